@@ -1,0 +1,218 @@
+import pg from 'pg';
+import { ChangeSignal } from '../changeSignal.js';
+import {
+  type AllFrom,
+  type AppendResult,
+  assertAppendable,
+  type EventStore,
+  type ExpectedRevision,
+  type NewEvent,
+  padPositionPart,
+  type ReadStreamResult,
+  type RecordedEvent,
+  type StreamRevision,
+  type Subscription,
+  WrongExpectedVersionError,
+} from '../eventStore.js';
+import { pollingSubscription } from '../pollingSubscription.js';
+import { appendStatement } from './appendStatement.js';
+import { NOTIFY_CHANNEL } from './schema.js';
+
+export type PostgresEventStoreOptions = {
+  pool: pg.Pool;
+  /** Fallback read interval for subscriptions when no notification arrives (default 250 ms). */
+  pollIntervalMs?: number;
+  /** Events per `$all` page a subscription reads (default 500). */
+  pageSize?: number;
+};
+
+type EventRow = {
+  global_position: string;
+  transaction_id: string;
+  stream_id: string;
+  revision: string;
+  event_id: string;
+  type: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+};
+
+// The columns come back as text (bigint and xid8 do not fit a JS number), so every ORDER BY
+// names the table's column: a bare name would sort by the text output column instead.
+const EVENT_COLUMNS = `global_position::text, transaction_id::text, stream_id, revision::text, event_id::text,
+  type, data, metadata, created_at`;
+
+/** A position is `transactionId/globalPosition`, both padded so positions compare as strings. */
+const toPosition = (transactionId: string, globalPosition: string): string =>
+  `${padPositionPart(transactionId)}/${padPositionPart(globalPosition)}`;
+
+const parsePosition = (position: string): [string, string] => {
+  const match = /^(\d{1,20})\/(\d{1,20})$/.exec(position);
+  if (!match) throw new RangeError(`not a position of this store: ${position}`);
+  return [BigInt(match[1]!).toString(), BigInt(match[2]!).toString()];
+};
+
+const toRecorded = (row: EventRow): RecordedEvent => ({
+  streamName: row.stream_id,
+  revision: BigInt(row.revision),
+  position: toPosition(row.transaction_id, row.global_position),
+  id: row.event_id,
+  type: row.type,
+  data: row.data,
+  metadata: row.metadata,
+  createdAt: row.created_at,
+});
+
+const UNIQUE_VIOLATION = '23505';
+
+export class PostgresEventStore implements EventStore {
+  readonly #pool: pg.Pool;
+  readonly #signal = new ChangeSignal();
+  readonly #subscriptions = new Set<Subscription>();
+  readonly #pollIntervalMs: number;
+  readonly #pageSize: number;
+  #listener: pg.Client | undefined;
+  #listening: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: PostgresEventStoreOptions) {
+    this.#pool = options.pool;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.#pageSize = options.pageSize ?? 500;
+  }
+
+  async appendToStream(
+    streamName: string,
+    events: readonly NewEvent[],
+    options: { expectedRevision?: ExpectedRevision } = {},
+  ): Promise<AppendResult> {
+    const expected = options.expectedRevision ?? 'any';
+    assertAppendable(events, expected);
+    let row:
+      | { revision: string | null; global_position: string | null; transaction_id: string | null }
+      | undefined;
+    try {
+      const result = await this.#pool.query(appendStatement(streamName, events, expected));
+      row = result.rows[0];
+    } catch (error) {
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+    }
+    if (!row?.revision || !row.global_position || !row.transaction_id)
+      throw new WrongExpectedVersionError(streamName, expected, await this.#streamRevision(streamName));
+    return {
+      nextExpectedRevision: BigInt(row.revision),
+      position: toPosition(row.transaction_id, row.global_position),
+    };
+  }
+
+  async readStream(
+    streamName: string,
+    options: { fromRevision?: bigint; maxCount?: number } = {},
+  ): Promise<ReadStreamResult> {
+    // One statement, so the stream revision and the events come from one snapshot.
+    const result = await this.#pool.query<EventRow & { stream_revision: string }>(
+      `SELECT s.revision::text AS stream_revision, e.*
+       FROM es_streams s
+       LEFT JOIN LATERAL (
+         SELECT ${EVENT_COLUMNS} FROM es_events
+         WHERE stream_id = s.stream_id AND revision >= $2
+         ORDER BY es_events.revision LIMIT $3
+       ) e ON true
+       WHERE s.stream_id = $1`,
+      [streamName, (options.fromRevision ?? 0n).toString(), options.maxCount ?? null],
+    );
+    const first = result.rows[0];
+    if (!first) return { revision: 'no_stream', events: [] };
+    return {
+      revision: BigInt(first.stream_revision),
+      events: result.rows.filter((r) => r.global_position !== null).map(toRecorded),
+    };
+  }
+
+  async readAll(options: { from?: AllFrom; maxCount?: number } = {}): Promise<RecordedEvent[]> {
+    const [transactionId, globalPosition] =
+      options.from === undefined || options.from === 'start' ? ['0', '0'] : parsePosition(options.from);
+    const result = await this.#pool.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM es_events
+       WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
+         AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY es_events.transaction_id, es_events.global_position
+       LIMIT $3`,
+      [transactionId, globalPosition, options.maxCount ?? 1000],
+    );
+    return result.rows.map(toRecorded);
+  }
+
+  subscribeToAll(options: { from?: AllFrom } = {}): Subscription {
+    if (this.#closed) throw new Error('the event store is closed');
+    void this.#listen();
+    const subscription = pollingSubscription({
+      readPage: (from, maxCount) => this.readAll({ from, maxCount }),
+      signal: this.#signal,
+      from: options.from ?? 'start',
+      pageSize: this.#pageSize,
+      pollIntervalMs: this.#pollIntervalMs,
+      onClose: () => this.#subscriptions.delete(subscription),
+    });
+    this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#subscriptions].map((s) => s.close()));
+    const listener = this.#listener;
+    this.#listener = undefined;
+    await listener?.end().catch(() => undefined);
+  }
+
+  async #streamRevision(streamName: string): Promise<StreamRevision> {
+    const result = await this.#pool.query<{ revision: string }>(
+      'SELECT revision::text FROM es_streams WHERE stream_id = $1',
+      [streamName],
+    );
+    const row = result.rows[0];
+    return row ? BigInt(row.revision) : 'no_stream';
+  }
+
+  /**
+   * One LISTEN connection per store wakes every subscription. When it fails, subscriptions
+   * go on polling and the listener is opened again on the next subscription or after a pause.
+   */
+  #listen(): Promise<void> {
+    this.#listening ??= (async () => {
+      const client = new pg.Client(this.#pool.options);
+      let dropped = false;
+      const drop = () => {
+        if (dropped) return;
+        dropped = true;
+        this.#dropListener(client);
+      };
+      client.on('notification', () => this.#signal.notify());
+      client.on('error', drop);
+      client.on('end', drop);
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
+        if (this.#closed) await client.end();
+        else this.#listener = client;
+      } catch {
+        drop();
+      }
+    })();
+    return this.#listening;
+  }
+
+  #dropListener(client: pg.Client): void {
+    if (this.#listener === client) this.#listener = undefined;
+    this.#listening = undefined;
+    client.end().catch(() => undefined);
+    if (this.#closed) return;
+    // Notifications missed while reconnecting are covered by polling; wake readers once anyway.
+    setTimeout(() => {
+      if (!this.#closed && this.#subscriptions.size > 0)
+        void this.#listen().then(() => this.#signal.notify());
+    }, 1000).unref();
+  }
+}

