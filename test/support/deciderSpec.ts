@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import type { Decider } from '../../src/domain/decider.js';
 
 /**
- * given(events) / when(command) / then(events) or thenRejects(code), as in Emmett's
+ * given(events) / when(command) / thenEmits(events) or thenRejects(code), as in Emmett's
  * DeciderSpecification: the decider sees only the state folded from the given events.
  */
 export const deciderSpec = <State, Command, Event, Code extends string>(
@@ -14,7 +14,7 @@ export const deciderSpec = <State, Command, Event, Code extends string>(
       for (const event of events) state = decider.evolve(state, event);
       const decision = decider.decide(command, state);
       return {
-        then: (expected: Event[]) => {
+        thenEmits: (expected: Event[]) => {
           if (!decision.ok)
             throw new Error(`expected events, got ${decision.error.code}: ${decision.error.message}`);
           expect(decision.events).toEqual(expected);

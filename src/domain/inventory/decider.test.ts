@@ -70,7 +70,7 @@ describe('inventory decider', () => {
         now: at(-3600),
       },
     });
-    it('initializes a new ticket type', () => spec.given([]).when(initialize()).then([initialized()]));
+    it('initializes a new ticket type', () => spec.given([]).when(initialize()).thenEmits([initialized()]));
     it('is a no-op when repeated with the same definition', () =>
       spec.given([initialized()]).when(initialize()).thenNothingHappens());
     it('refuses a different definition for an existing inventory', () =>
@@ -84,7 +84,7 @@ describe('inventory decider', () => {
       spec
         .given([initialized()])
         .when(reserve('r1', 'alice', 2, 5))
-        .then([reserved('r1', 'alice', 2, 5)]));
+        .thenEmits([reserved('r1', 'alice', 2, 5)]));
     it('is idempotent by reservation id', () =>
       spec
         .given([initialized(), reserved('r1', 'alice', 2)])
@@ -104,7 +104,7 @@ describe('inventory decider', () => {
       spec
         .given([initialized(3), reserved('r1', 'alice', 2)])
         .when(reserve('r2', 'bob', 1))
-        .then([reserved('r2', 'bob', 1)]));
+        .thenEmits([reserved('r2', 'bob', 1)]));
     it('counts the per-customer limit over reserved and sold seats', () =>
       spec
         .given([
@@ -119,7 +119,7 @@ describe('inventory decider', () => {
       spec
         .given([initialized(), reserved('r1', 'alice', 4), released('r1', 'alice', 4)])
         .when(reserve('r2', 'alice', 4))
-        .then([reserved('r2', 'alice', 4)]));
+        .thenEmits([reserved('r2', 'alice', 4)]));
     it('rejects sales_not_open before salesOpenAt', () =>
       spec
         .given([initialized()])
@@ -156,7 +156,7 @@ describe('inventory decider', () => {
       spec
         .given([initialized(), reserved('r1', 'alice', 2)])
         .when(commit('r1'))
-        .then([committed('r1', 'alice', 2)]));
+        .thenEmits([committed('r1', 'alice', 2)]));
     it('refuses a commit after release', () =>
       spec
         .given([initialized(), reserved('r1', 'alice', 2), released('r1', 'alice', 2)])
@@ -184,12 +184,12 @@ describe('inventory decider', () => {
       spec
         .given([initialized(), reserved('r1', 'alice', 2)])
         .when(release('r1', 'payment_failed'))
-        .then([released('r1', 'alice', 2)]));
+        .thenEmits([released('r1', 'alice', 2)]));
     it('releases for expiry once expiresAt has passed', () =>
       spec
         .given([initialized(), reserved('r1', 'alice', 2)])
         .when(release('r1', 'expired', 600))
-        .then([
+        .thenEmits([
           {
             type: 'ReservationReleased',
             data: {
@@ -230,7 +230,7 @@ describe('inventory decider', () => {
       spec
         .given([initialized(), { type: 'SalesClosed', data: { closedAt: at(1).toISOString() } }])
         .when({ type: 'OpenInventorySales', data: { now: at(2) } })
-        .then([{ type: 'SalesOpened', data: { openedAt: at(2).toISOString() } }]);
+        .thenEmits([{ type: 'SalesOpened', data: { openedAt: at(2).toISOString() } }]);
       spec
         .given([initialized()])
         .when({ type: 'OpenInventorySales', data: { now: at(2) } })
@@ -240,12 +240,12 @@ describe('inventory decider', () => {
       spec
         .given([initialized(), { type: 'SalesOpened', data: { openedAt: at(-60).toISOString() } }])
         .when(reserve('r1', 'alice', 1, -30))
-        .then([reserved('r1', 'alice', 1, -30)]));
+        .thenEmits([reserved('r1', 'alice', 1, -30)]));
     it('closes open sales and a no-op when already closed', () => {
       spec
         .given([initialized()])
         .when({ type: 'CloseInventorySales', data: { now: at(1) } })
-        .then([{ type: 'SalesClosed', data: { closedAt: at(1).toISOString() } }]);
+        .thenEmits([{ type: 'SalesClosed', data: { closedAt: at(1).toISOString() } }]);
       spec
         .given([initialized(), { type: 'SalesClosed', data: { closedAt: at(1).toISOString() } }])
         .when({ type: 'CloseInventorySales', data: { now: at(2) } })

@@ -54,12 +54,15 @@ describe('order decider', () => {
       spec
         .given([])
         .when(place({ status: 'reserved', expiresAt }))
-        .then([placed, reservedEvent]));
+        .thenEmits([placed, reservedEvent]));
     it('records a rejected order with the inventory reason', () =>
       spec
         .given([])
         .when(place({ status: 'rejected', reason: 'sold_out' }))
-        .then([placed, { type: 'OrderRejected', data: { orderId, reason: 'sold_out', rejectedAt: at } }]));
+        .thenEmits([
+          placed,
+          { type: 'OrderRejected', data: { orderId, reason: 'sold_out', rejectedAt: at } },
+        ]));
     it('refuses to place an order twice', () =>
       spec
         .given([placed, reservedEvent])
@@ -99,7 +102,7 @@ describe('order decider', () => {
   describe('ConfirmOrder', () => {
     const confirm = { type: 'ConfirmOrder' as const, data: { now } };
     it('confirms a reserved order', () =>
-      spec.given([placed, reservedEvent]).when(confirm).then([confirmed]));
+      spec.given([placed, reservedEvent]).when(confirm).thenEmits([confirmed]));
     it('refuses to confirm an order that is not reserved', () => {
       spec.given([placed, reservedEvent, confirmed]).when(confirm).thenRejects('order_not_reserved');
       spec
@@ -115,7 +118,7 @@ describe('order decider', () => {
       spec
         .given([placed, reservedEvent])
         .when({ type: 'CancelOrder', data: { reason: 'expired', refunded: true, now } })
-        .then([
+        .thenEmits([
           { type: 'OrderCancelled', data: { orderId, reason: 'expired', refunded: true, cancelledAt: at } },
         ]));
     it('refuses to cancel once confirmed, or twice', () => {

@@ -47,7 +47,7 @@ describe('payment decider', () => {
       spec
         .given([])
         .when(request('a1', 'k1'))
-        .then([requested('a1', 'k1')]));
+        .thenEmits([requested('a1', 'k1')]));
     it('answers a key already seen with that attempt, adding nothing', () => {
       spec
         .given([requested('a1', 'k1')])
@@ -66,7 +66,7 @@ describe('payment decider', () => {
       spec
         .given([requested('a1', 'k1'), failed('a1', true)])
         .when(request('a2', 'k1'))
-        .then([requested('a1', 'k1')]));
+        .thenEmits([requested('a1', 'k1')]));
     it('refuses a new attempt once the order is paid', () =>
       spec
         .given([requested('a1', 'k1'), succeeded('a1')])
@@ -81,7 +81,7 @@ describe('payment decider', () => {
       spec
         .given([requested('a1', 'k1'), failed('a1', false)])
         .when(request('a2', 'k2'))
-        .then([requested('a2', 'k2')]));
+        .thenEmits([requested('a2', 'k2')]));
     it('refuses a negative amount', () =>
       spec
         .given([])
@@ -97,7 +97,7 @@ describe('payment decider', () => {
       spec
         .given([requested('a1', 'k1')])
         .when(succeed('a1'))
-        .then([succeeded('a1')]);
+        .thenEmits([succeeded('a1')]);
       spec
         .given([requested('a1', 'k1'), succeeded('a1')])
         .when(succeed('a1'))
@@ -112,7 +112,7 @@ describe('payment decider', () => {
       spec
         .given([requested('a1', 'k1')])
         .when(fail('a1'))
-        .then([failed('a1', false)]);
+        .thenEmits([failed('a1', false)]);
       spec
         .given([requested('a1', 'k1'), failed('a1', false)])
         .when(fail('a1'))
@@ -136,7 +136,7 @@ describe('payment decider', () => {
       spec
         .given([requested('a1', 'k1'), succeeded('a1')])
         .when(refund)
-        .then([
+        .thenEmits([
           {
             type: 'PaymentRefunded',
             data: { orderId, attemptId: 'a1', amountCents: 9000, reason: 'hold_expired', refundedAt: at },

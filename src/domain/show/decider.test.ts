@@ -37,7 +37,8 @@ const closed: ShowEvent = { type: 'SalesClosed', data: { showId, closedAt: now.t
 
 describe('show decider', () => {
   describe('ScheduleShow', () => {
-    it('schedules a show with its ticket types', () => spec.given([]).when(schedule()).then([scheduled]));
+    it('schedules a show with its ticket types', () =>
+      spec.given([]).when(schedule()).thenEmits([scheduled]));
     it('is a no-op when retried with the same details, even at another time', () =>
       spec
         .given([scheduled])
@@ -102,19 +103,19 @@ describe('show decider', () => {
       spec
         .given([scheduled])
         .when({ type: 'OpenShowSales', data: { showId, now } })
-        .then([{ type: 'SalesOpened', data: { showId, openedAt: now.toISOString() } }]));
+        .thenEmits([{ type: 'SalesOpened', data: { showId, openedAt: now.toISOString() } }]));
     it('reopens closed sales', () =>
       spec
         .given([scheduled, closed])
         .when({ type: 'OpenShowSales', data: { showId, now: later } })
-        .then([{ type: 'SalesOpened', data: { showId, openedAt: later.toISOString() } }]));
+        .thenEmits([{ type: 'SalesOpened', data: { showId, openedAt: later.toISOString() } }]));
     it('is a no-op to open sales that are open', () =>
       spec
         .given([scheduled])
         .when({ type: 'OpenShowSales', data: { showId, now: new Date('2026-12-02T00:00:00.000Z') } })
         .thenNothingHappens());
     it('closes sales, and a second close is a no-op', () => {
-      spec.given([scheduled]).when({ type: 'CloseShowSales', data: { showId, now } }).then([closed]);
+      spec.given([scheduled]).when({ type: 'CloseShowSales', data: { showId, now } }).thenEmits([closed]);
       spec
         .given([scheduled, closed])
         .when({ type: 'CloseShowSales', data: { showId, now } })
