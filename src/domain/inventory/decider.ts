@@ -18,11 +18,12 @@ export type InventoryErrorCode =
 
 export type ReservationStatus = 'reserved' | 'committed' | 'released';
 
+/** Never changed in place (evolve replaces it), so a state copy may share these records. */
 export type Reservation = {
-  customerId: string;
-  quantity: number;
-  expiresAt: string;
-  status: ReservationStatus;
+  readonly customerId: string;
+  readonly quantity: number;
+  readonly expiresAt: string;
+  readonly status: ReservationStatus;
 };
 
 export type InventoryState =
@@ -176,6 +177,19 @@ const addCustomerSeats = (state: Initialized, customerId: string, delta: number)
   else state.seatsPerCustomer.set(customerId, next);
 };
 
+/**
+ * A copy that evolving will not touch: the hot-stream writer decides a batch on a copy so that
+ * a failed append leaves its cached state as it was. Linear in the number of reservations.
+ */
+export const cloneInventoryState = (state: InventoryState): InventoryState =>
+  state.status === 'initialized'
+    ? {
+        ...state,
+        reservations: new Map(state.reservations),
+        seatsPerCustomer: new Map(state.seatsPerCustomer),
+      }
+    : state;
+
 // Updates the state in place: see Decider.evolve for why.
 const evolve = (state: InventoryState, event: InventoryEvent): InventoryState => {
   if (event.type === 'InventoryInitialized') {
@@ -204,7 +218,7 @@ const evolve = (state: InventoryState, event: InventoryEvent): InventoryState =>
     case 'ReservationCommitted': {
       const reservation = state.reservations.get(event.data.reservationId);
       if (reservation?.status !== 'reserved') return state;
-      reservation.status = 'committed';
+      state.reservations.set(event.data.reservationId, { ...reservation, status: 'committed' });
       state.reserved -= reservation.quantity;
       state.sold += reservation.quantity;
       return state;
@@ -212,7 +226,7 @@ const evolve = (state: InventoryState, event: InventoryEvent): InventoryState =>
     case 'ReservationReleased': {
       const reservation = state.reservations.get(event.data.reservationId);
       if (reservation?.status !== 'reserved') return state;
-      reservation.status = 'released';
+      state.reservations.set(event.data.reservationId, { ...reservation, status: 'released' });
       state.reserved -= reservation.quantity;
       state.available += reservation.quantity;
       addCustomerSeats(state, reservation.customerId, -reservation.quantity);

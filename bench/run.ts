@@ -1,0 +1,86 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { PostgresEventStore } from '../src/eventstore/postgres/postgresEventStore.js';
+import { startEmbeddedPostgres } from '../src/platform/embeddedPostgres.js';
+import { runMigrations } from '../src/platform/migrations.js';
+import { allMigrations } from '../src/runtime.js';
+import { esHotWriter, esOptimistic, type StrategyResult } from './reservationStrategies.js';
+
+/**
+ * `npm run bench`: reservation strategies side by side on one PostgreSQL, in one run.
+ * Uses DATABASE_URL's server when set (a scratch database is created and dropped), else an
+ * embedded PostgreSQL. Prints a table and writes bench/results/<time>.json.
+ */
+const CAPACITY = Number(process.env.BENCH_CAPACITY ?? 500);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
+const CALLERS = Number(process.env.BENCH_CALLERS ?? 64);
+
+const withDatabase = async <T>(run: (url: string) => Promise<T>): Promise<T> => {
+  const name = `flashtix_bench_${Date.now()}`;
+  let adminUrl = process.env.DATABASE_URL;
+  let stopEmbedded: (() => Promise<void>) | undefined;
+  let dataDir: string | undefined;
+  if (!adminUrl) {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'flashtix-bench-pg-'));
+    const embedded = await startEmbeddedPostgres({ dataDir, persistent: false });
+    adminUrl = embedded.urlFor('postgres');
+    stopEmbedded = () => embedded.stop();
+  }
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  try {
+    return await run(url.toString());
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+    await stopEmbedded?.();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  }
+};
+
+const main = async () => {
+  const results = await withDatabase(async (url) => {
+    const pool = new pg.Pool({ connectionString: url, max: CALLERS });
+    pool.on('error', () => undefined);
+    await runMigrations(pool, allMigrations);
+    const store = new PostgresEventStore({ pool });
+    const out: StrategyResult[] = [];
+    out.push(await esOptimistic(store, CAPACITY, REQUESTS, CALLERS));
+    out.push(await esHotWriter(store, CAPACITY, REQUESTS, CALLERS));
+    await store.close();
+    await pool.end();
+    return out;
+  });
+  const baseline = results[0]!;
+  console.log(
+    `\nReservation strategies: ${REQUESTS} requests, ${CALLERS} callers, one ticket type of ${CAPACITY} seats (${cpus().length} cores)\n`,
+  );
+  console.table(
+    results.map((r) => ({
+      strategy: r.strategy,
+      'holds/s': Math.round(r.holdsPerSecond),
+      'requests/s': Math.round(r.requestsPerSecond),
+      'p50 ms': r.p50Ms.toFixed(1),
+      'p99 ms': r.p99Ms.toFixed(1),
+      conflicts: r.conflicts,
+      sold: r.sold,
+      oversold: r.oversold,
+      [`× ${baseline.strategy}`]: (r.requestsPerSecond / baseline.requestsPerSecond).toFixed(1),
+    })),
+  );
+  const dir = path.join(import.meta.dirname, 'results');
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `reservation-strategies-${new Date().toISOString().replaceAll(':', '-')}.json`);
+  await writeFile(
+    file,
+    `${JSON.stringify({ machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) }, results }, null, 2)}\n`,
+  );
+  console.log(`written to ${path.relative(process.cwd(), file)}`);
+};
+
+await main();
