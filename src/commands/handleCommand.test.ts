@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZodError } from 'zod';
 import { createTestDatabase, type TestDatabase } from '../../test/support/testDatabase.js';
 import type { InventoryCommand } from '../domain/inventory/commands.js';
 import { inventoryDecider, inventoryStreamName } from '../domain/inventory/decider.js';

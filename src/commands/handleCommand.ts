@@ -5,7 +5,7 @@ import {
   type StreamRevision,
   WrongExpectedVersionError,
 } from '../eventstore/eventStore.js';
-import { loadAggregate } from './loadAggregate.js';
+import { catchUp, loadAggregate } from './loadAggregate.js';
 
 export type CommandResult<State, Event, Code extends string> =
   | {
@@ -45,8 +45,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Load, decide, append with the loaded revision. Another writer appending in between
- * makes the append fail with WrongExpectedVersionError: then reload and decide again,
- * after a jittered pause so that the competitors spread out.
+ * makes the append fail with WrongExpectedVersionError: then, after a jittered pause so that
+ * the competitors spread out, fold in what they appended and decide again.
  */
 export const handleCommand = async <
   State,
@@ -63,8 +63,9 @@ export const handleCommand = async <
   const maxRetries = options.maxRetries ?? 25;
   const baseDelayMs = options.baseDelayMs ?? 2;
   const maxDelayMs = options.maxDelayMs ?? 100;
+  let loaded = await loadAggregate(store, decider, streamName);
   for (let attempt = 0; ; attempt++) {
-    const { state, revision } = await loadAggregate(store, decider, streamName);
+    const { state, revision } = loaded;
     const decision = decider.decide(command, state);
     if (!decision.ok) return decision;
     if (decision.events.length === 0) return { ok: true, events: [], state, revision };
@@ -89,6 +90,8 @@ export const handleCommand = async <
       if (attempt >= maxRetries)
         throw new ConcurrencyRetriesExhaustedError(streamName, attempt + 1, { cause: error });
       await sleep(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** attempt));
+      // decide left the state untouched, so folding in what the others appended is enough.
+      loaded = await catchUp(store, decider, streamName, loaded);
     }
   }
 };

@@ -5,7 +5,7 @@ import {
   type StreamRevision,
   WrongExpectedVersionError,
 } from '../eventstore/eventStore.js';
-import { loadAggregate } from './loadAggregate.js';
+import { catchUp, loadAggregate } from './loadAggregate.js';
 
 export type WriterResult<Event, Code extends string, Answer> =
   | { ok: true; events: readonly Event[]; revision: StreamRevision; position?: Position; answer: Answer }
@@ -220,13 +220,8 @@ export class HotStreamWriter<
 
   /** Folds what other processes appended since the cached revision; true when there was any. */
   async #catchUp(): Promise<boolean> {
-    const cache = this.#cache!;
-    const fromRevision = cache.revision === 'no_stream' ? 0n : cache.revision + 1n;
-    const { events } = await this.store.readStream(this.streamName, { fromRevision });
-    if (events.length === 0) return false;
-    let state = cache.state;
-    for (const recorded of events) state = this.decider.evolve(state, this.decider.parseEvent(recorded));
-    this.#cache = { state, revision: events.at(-1)!.revision };
-    return true;
+    const before = this.#cache!.revision;
+    this.#cache = await catchUp(this.store, this.decider, this.streamName, this.#cache!);
+    return this.#cache.revision !== before;
   }
 }

@@ -16,19 +16,24 @@ export class ChangeSignal {
     this.#waiters.clear();
   }
 
-  /** Resolves on a change after `sinceGeneration`, after `timeoutMs`, or on abort. */
-  wait(sinceGeneration: number, timeoutMs: number, abort?: AbortSignal): Promise<void> {
-    if (this.#generation !== sinceGeneration || abort?.aborted) return Promise.resolve();
+  /**
+   * Resolves on a change after `sinceGeneration` (true), or after `timeoutMs` or on abort (false).
+   */
+  wait(sinceGeneration: number, timeoutMs: number, abort?: AbortSignal): Promise<boolean> {
+    if (this.#generation !== sinceGeneration) return Promise.resolve(true);
+    if (abort?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const done = () => {
+      const done = (changed: boolean) => {
         clearTimeout(timer);
-        abort?.removeEventListener('abort', done);
-        this.#waiters.delete(done);
-        resolve();
+        abort?.removeEventListener('abort', onAbort);
+        this.#waiters.delete(onChange);
+        resolve(changed);
       };
-      const timer = setTimeout(done, timeoutMs);
-      abort?.addEventListener('abort', done, { once: true });
-      this.#waiters.add(done);
+      const onChange = () => done(true);
+      const onAbort = () => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      abort?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.add(onChange);
     });
   }
 }

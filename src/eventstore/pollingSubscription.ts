@@ -8,33 +8,84 @@ export type PollingOptions = {
   pageSize: number;
   /** Longest sleep between reads when no change is signalled (the fallback when notifications are lost). */
   pollIntervalMs: number;
+  /** A failed read is retried after a pause; this hears about it. */
+  onReadError?: (error: unknown) => void;
   onClose?: () => void;
 };
 
-/** A `$all` subscription that reads pages after its last position and sleeps on the change signal between them. */
+const FIRST_RETRY_MS = 10;
+const LONGEST_ERROR_PAUSE_MS = 5_000;
+
+/**
+ * A `$all` subscription that reads pages after its last position and sleeps on the change
+ * signal between them. A change may be signalled before the new events are readable (the
+ * PostgreSQL store shows an append only once older transactions have ended), so after a
+ * change that brought nothing it looks again soon, backing off to the poll interval.
+ */
 export const pollingSubscription = (options: PollingOptions): Subscription => {
   const stop = new AbortController();
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      stop.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+
+  let closed = false;
+  const closeOnce = () => {
+    if (closed) return;
+    closed = true;
+    stop.abort();
+    options.onClose?.();
+  };
+
   async function* events(): AsyncGenerator<RecordedEvent> {
     let from = options.from;
-    while (!stop.signal.aborted) {
-      const generation = options.signal.generation;
-      const page = await options.readPage(from, options.pageSize);
-      for (const event of page) {
-        if (stop.signal.aborted) return;
-        from = event.position;
-        yield event;
+    // After a change that brought nothing readable yet: how soon to look again (0: not now).
+    let quickRetryMs = 0;
+    let errorPauseMs = FIRST_RETRY_MS;
+    try {
+      while (!stop.signal.aborted) {
+        const generation = options.signal.generation;
+        let page: RecordedEvent[];
+        try {
+          page = await options.readPage(from, options.pageSize);
+          errorPauseMs = FIRST_RETRY_MS;
+        } catch (error) {
+          options.onReadError?.(error);
+          await sleep(errorPauseMs);
+          errorPauseMs = Math.min(LONGEST_ERROR_PAUSE_MS, errorPauseMs * 2);
+          continue;
+        }
+        for (const event of page) {
+          if (stop.signal.aborted) return;
+          from = event.position;
+          yield event;
+        }
+        if (page.length === options.pageSize) continue;
+        if (page.length > 0) quickRetryMs = 0;
+        const changed = await options.signal.wait(
+          generation,
+          quickRetryMs || options.pollIntervalMs,
+          stop.signal,
+        );
+        if (changed) quickRetryMs = FIRST_RETRY_MS;
+        else
+          quickRetryMs = quickRetryMs > 0 && quickRetryMs * 2 < options.pollIntervalMs ? quickRetryMs * 2 : 0;
       }
-      if (page.length < options.pageSize)
-        await options.signal.wait(generation, options.pollIntervalMs, stop.signal);
+    } finally {
+      closeOnce();
     }
   }
   const iterator = events();
   return {
     [Symbol.asyncIterator]: () => iterator,
     close: async () => {
-      if (stop.signal.aborted) return;
-      stop.abort();
-      options.onClose?.();
+      closeOnce();
+      // Ends a generator paused at a yield; one waiting inside sees the abort and ends itself.
+      await iterator.return(undefined).catch(() => undefined);
     },
   };
 };

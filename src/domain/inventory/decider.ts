@@ -209,6 +209,9 @@ const evolve = (state: InventoryState, event: InventoryEvent): InventoryState =>
   switch (event.type) {
     case 'SeatsReserved': {
       const { reservationId, customerId, quantity, expiresAt } = event.data;
+      // decide never emits a second SeatsReserved for one id; a log that has one is not
+      // allowed to move seats twice (the audit reports it).
+      if (state.reservations.has(reservationId)) return state;
       state.reservations.set(reservationId, { customerId, quantity, expiresAt, status: 'reserved' });
       state.available -= quantity;
       state.reserved += quantity;

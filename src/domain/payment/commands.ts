@@ -4,6 +4,7 @@ export type RequestPayment = {
     orderId: string;
     attemptId: string;
     idempotencyKey: string;
+    requestHash: string;
     amountCents: number;
     currency: string;
     now: Date;

@@ -11,11 +11,19 @@ const at = now.toISOString();
 
 const request = (attemptId: string, idempotencyKey: string): PaymentCommand => ({
   type: 'RequestPayment',
-  data: { orderId, attemptId, idempotencyKey, amountCents: 9000, currency: 'EUR', now },
+  data: { orderId, attemptId, idempotencyKey, requestHash: 'h', amountCents: 9000, currency: 'EUR', now },
 });
 const requested = (attemptId: string, idempotencyKey: string): PaymentEvent => ({
   type: 'PaymentRequested',
-  data: { orderId, attemptId, idempotencyKey, amountCents: 9000, currency: 'EUR', requestedAt: at },
+  data: {
+    orderId,
+    attemptId,
+    idempotencyKey,
+    requestHash: 'h',
+    amountCents: 9000,
+    currency: 'EUR',
+    requestedAt: at,
+  },
 });
 const succeeded = (attemptId: string): PaymentEvent => ({
   type: 'PaymentSucceeded',
@@ -82,12 +90,46 @@ describe('payment decider', () => {
         .given([requested('a1', 'k1'), failed('a1', false)])
         .when(request('a2', 'k2'))
         .thenEmits([requested('a2', 'k2')]));
+    it('does not retry a failed attempt while another attempt is being charged', () =>
+      spec
+        .given([requested('a1', 'k1'), failed('a1', true), requested('a2', 'k2')])
+        .when(request('a9', 'k1'))
+        .thenRejects('payment_in_progress'));
+    it('does not retry a failed attempt once another attempt paid', () =>
+      spec
+        .given([requested('a1', 'k1'), failed('a1', true), requested('a2', 'k2'), succeeded('a2')])
+        .when(request('a9', 'k1'))
+        .thenRejects('payment_already_succeeded'));
+    it('retries a failed attempt with its original amount, whatever the retry says', () =>
+      spec
+        .given([requested('a1', 'k1'), failed('a1', true)])
+        .when({
+          type: 'RequestPayment',
+          data: {
+            orderId,
+            attemptId: 'a9',
+            idempotencyKey: 'k1',
+            requestHash: 'h',
+            amountCents: -5,
+            currency: 'EUR',
+            now,
+          },
+        })
+        .thenEmits([requested('a1', 'k1')]));
     it('refuses a negative amount', () =>
       spec
         .given([])
         .when({
           type: 'RequestPayment',
-          data: { orderId, attemptId: 'a1', idempotencyKey: 'k1', amountCents: -1, currency: 'EUR', now },
+          data: {
+            orderId,
+            attemptId: 'a1',
+            idempotencyKey: 'k1',
+            requestHash: 'h',
+            amountCents: -1,
+            currency: 'EUR',
+            now,
+          },
         })
         .thenRejects('invalid_payment'));
   });

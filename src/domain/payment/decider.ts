@@ -16,6 +16,7 @@ export type AttemptStatus = 'pending' | 'succeeded' | 'failed';
 export type PaymentAttempt = {
   attemptId: string;
   idempotencyKey: string;
+  requestHash: string;
   amountCents: number;
   status: AttemptStatus;
   retryable?: boolean;
@@ -30,7 +31,7 @@ export type PaymentState = {
   refunded: boolean;
 };
 
-const attemptByKey = (state: PaymentState, key: string): PaymentAttempt | undefined => {
+export const attemptByKey = (state: PaymentState, key: string): PaymentAttempt | undefined => {
   for (const attempt of state.attempts.values()) if (attempt.idempotencyKey === key) return attempt;
   return undefined;
 };
@@ -39,33 +40,29 @@ const decideRequest = (
   { data }: RequestPayment,
   state: PaymentState,
 ): Decision<PaymentEvent, PaymentErrorCode> => {
-  const requested: PaymentEvent = {
-    type: 'PaymentRequested',
-    data: {
-      orderId: data.orderId,
-      attemptId: data.attemptId,
-      idempotencyKey: data.idempotencyKey,
-      amountCents: data.amountCents,
-      currency: data.currency,
-      requestedAt: data.now.toISOString(),
-    },
-  };
   const seen = attemptByKey(state, data.idempotencyKey);
-  if (seen) {
-    // A key already seen answers with its own attempt; only a failure that happened
-    // before charging may be tried again, under the same attempt id.
-    if (seen.status === 'failed' && seen.retryable && state.succeededAttemptId === undefined)
-      return accept({ ...requested, data: { ...requested.data, attemptId: seen.attemptId } });
-    return accept();
-  }
-  if (!Number.isInteger(data.amountCents) || data.amountCents < 0)
+  // A key already seen answers with its own attempt; only a failure that happened before
+  // charging is tried again, under the same attempt id and amount.
+  if (seen && !(seen.status === 'failed' && seen.retryable)) return accept();
+  if (!seen && (!Number.isInteger(data.amountCents) || data.amountCents < 0))
     return reject('invalid_payment', 'amountCents must be a non-negative integer');
   if (state.succeededAttemptId !== undefined)
     return reject('payment_already_succeeded', 'this order is already paid');
   for (const attempt of state.attempts.values())
     if (attempt.status === 'pending')
       return reject('payment_in_progress', `attempt ${attempt.attemptId} is still being charged`);
-  return accept(requested);
+  return accept({
+    type: 'PaymentRequested',
+    data: {
+      orderId: data.orderId,
+      attemptId: seen?.attemptId ?? data.attemptId,
+      idempotencyKey: data.idempotencyKey,
+      requestHash: seen?.requestHash ?? data.requestHash,
+      amountCents: seen?.amountCents ?? data.amountCents,
+      currency: data.currency,
+      requestedAt: data.now.toISOString(),
+    },
+  });
 };
 
 const decide = (command: PaymentCommand, state: PaymentState): Decision<PaymentEvent, PaymentErrorCode> => {
@@ -137,9 +134,9 @@ const withAttempt = (
 const evolve = (state: PaymentState, event: PaymentEvent): PaymentState => {
   switch (event.type) {
     case 'PaymentRequested': {
-      const { orderId, attemptId, idempotencyKey, amountCents } = event.data;
+      const { orderId, attemptId, idempotencyKey, requestHash, amountCents } = event.data;
       const attempts = new Map(state.attempts);
-      attempts.set(attemptId, { attemptId, idempotencyKey, amountCents, status: 'pending' });
+      attempts.set(attemptId, { attemptId, idempotencyKey, requestHash, amountCents, status: 'pending' });
       return { ...state, orderId, attempts };
     }
     case 'PaymentSucceeded':

@@ -6,6 +6,8 @@ const paymentRequested = z.object({
     orderId: z.uuid(),
     attemptId: z.string().min(1),
     idempotencyKey: z.string().min(1),
+    /** Hash of the request body, so that a reused Idempotency-Key with another body is caught. */
+    requestHash: z.string(),
     amountCents: z.number().int().nonnegative(),
     currency: z.string(),
     requestedAt: z.iso.datetime(),

@@ -43,7 +43,7 @@ export class MemoryEventStore implements EventStore {
         id: event.id ?? randomUUID(),
         type: event.type,
         // A copy, as a real store would keep: later changes to the caller's object must not leak in.
-        data: structuredClone(event.data),
+        data: structuredClone(event.data ?? null),
         metadata: structuredClone(event.metadata ?? {}),
         createdAt,
       };

@@ -17,8 +17,14 @@ const claimStream = (expected: ExpectedRevision): string => {
             RETURNING revision - $3::bigint AS prev`;
   if (expected === 'stream_exists')
     return `UPDATE es_streams SET revision = revision + $3::bigint WHERE stream_id = $1 RETURNING revision - $3::bigint AS prev`;
-  return `UPDATE es_streams SET revision = revision + $3::bigint WHERE stream_id = $1 AND revision = $4::bigint
-          RETURNING revision - $3::bigint AS prev`;
+  // A row locked by another append means that append expected this same revision and will
+  // most likely move it: fail at once (SKIP LOCKED finds no row) instead of waiting. A waiter
+  // holds a transaction id, and every open transaction id holds back what `$all` readers see.
+  return `UPDATE es_streams s SET revision = s.revision + $3::bigint
+          FROM (SELECT stream_id FROM es_streams WHERE stream_id = $1 AND revision = $4::bigint
+                FOR UPDATE SKIP LOCKED) claimed
+          WHERE s.stream_id = claimed.stream_id
+          RETURNING s.revision - $3::bigint AS prev`;
 };
 
 /**
@@ -43,7 +49,7 @@ export const appendStatement = (
       WITH stream AS (${claimStream(expected)}),
       appended AS (
         INSERT INTO es_events (stream_id, revision, event_id, type, data, metadata)
-        SELECT $1, stream.prev + e.ord, e.event_id, e.type, e.data, e.metadata
+        SELECT $1, stream.prev + e.ord, e.event_id, e.type, COALESCE(e.data, 'null'), COALESCE(e.metadata, '{}')
         FROM stream,
           ROWS FROM (jsonb_to_recordset($2::jsonb) AS (event_id uuid, type text, data jsonb, metadata jsonb))
           WITH ORDINALITY AS e(event_id, type, data, metadata, ord)

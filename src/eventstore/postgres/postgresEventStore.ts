@@ -24,6 +24,8 @@ export type PostgresEventStoreOptions = {
   pollIntervalMs?: number;
   /** Events per `$all` page a subscription reads (default 500). */
   pageSize?: number;
+  /** Hears about failures of the notification listener and of subscription reads (both recover by themselves). */
+  onBackgroundError?: (error: unknown) => void;
 };
 
 type EventRow = {
@@ -65,6 +67,8 @@ const toRecorded = (row: EventRow): RecordedEvent => ({
 });
 
 const UNIQUE_VIOLATION = '23505';
+/** Other processes learn of appends at most this often; this process's subscriptions at once. */
+const NOTIFY_DEBOUNCE_MS = 5;
 
 export class PostgresEventStore implements EventStore {
   readonly #pool: pg.Pool;
@@ -74,12 +78,15 @@ export class PostgresEventStore implements EventStore {
   readonly #pageSize: number;
   #listener: pg.Client | undefined;
   #listening: Promise<void> | undefined;
+  #notifyTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #onBackgroundError: (error: unknown) => void;
 
   constructor(options: PostgresEventStoreOptions) {
     this.#pool = options.pool;
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
     this.#pageSize = options.pageSize ?? 500;
+    this.#onBackgroundError = options.onBackgroundError ?? (() => undefined);
   }
 
   async appendToStream(
@@ -96,10 +103,14 @@ export class PostgresEventStore implements EventStore {
       const result = await this.#pool.query(appendStatement(streamName, events, expected));
       row = result.rows[0];
     } catch (error) {
-      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+      // Only the stream row's key means "someone else created it"; a duplicate (stream, revision)
+      // in es_events would mean es_streams lost track, which must not pass for a conflict.
+      const { code, constraint } = error as { code?: string; constraint?: string };
+      if (code !== UNIQUE_VIOLATION || constraint !== 'es_streams_pkey') throw error;
     }
     if (!row?.revision || !row.global_position || !row.transaction_id)
       throw new WrongExpectedVersionError(streamName, expected, await this.#streamRevision(streamName));
+    this.#announceAppend();
     return {
       nextExpectedRevision: BigInt(row.revision),
       position: toPosition(row.transaction_id, row.global_position),
@@ -153,6 +164,7 @@ export class PostgresEventStore implements EventStore {
       from: options.from ?? 'start',
       pageSize: this.#pageSize,
       pollIntervalMs: this.#pollIntervalMs,
+      onReadError: this.#onBackgroundError,
       onClose: () => this.#subscriptions.delete(subscription),
     });
     this.#subscriptions.add(subscription);
@@ -161,10 +173,27 @@ export class PostgresEventStore implements EventStore {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#notifyTimer);
     await Promise.all([...this.#subscriptions].map((s) => s.close()));
+    await this.#listening;
     const listener = this.#listener;
     this.#listener = undefined;
     await listener?.end().catch(() => undefined);
+  }
+
+  /**
+   * Wakes this process's subscriptions at once and, a few milliseconds later, other processes'
+   * through NOTIFY. Notifying from a statement of its own rather than inside the append keeps
+   * appends free of the commit-time lock that PostgreSQL takes for notifying transactions, and
+   * a burst of appends costs one notification.
+   */
+  #announceAppend(): void {
+    this.#signal.notify();
+    if (this.#notifyTimer || this.#closed) return;
+    this.#notifyTimer = setTimeout(() => {
+      this.#notifyTimer = undefined;
+      this.#pool.query(`NOTIFY ${NOTIFY_CHANNEL}`).catch(this.#onBackgroundError);
+    }, NOTIFY_DEBOUNCE_MS);
   }
 
   async #streamRevision(streamName: string): Promise<StreamRevision> {
@@ -182,7 +211,8 @@ export class PostgresEventStore implements EventStore {
    */
   #listen(): Promise<void> {
     this.#listening ??= (async () => {
-      const client = new pg.Client(this.#pool.options);
+      // Keep-alive, so that a silently dropped connection is noticed and replaced.
+      const client = new pg.Client({ ...this.#pool.options, keepAlive: true });
       let dropped = false;
       const drop = () => {
         if (dropped) return;
@@ -190,14 +220,18 @@ export class PostgresEventStore implements EventStore {
         this.#dropListener(client);
       };
       client.on('notification', () => this.#signal.notify());
-      client.on('error', drop);
+      client.on('error', (error) => {
+        this.#onBackgroundError(error);
+        drop();
+      });
       client.on('end', drop);
       try {
         await client.connect();
         await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
         if (this.#closed) await client.end();
         else this.#listener = client;
-      } catch {
+      } catch (error) {
+        this.#onBackgroundError(error);
         drop();
       }
     })();

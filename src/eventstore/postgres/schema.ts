@@ -1,5 +1,6 @@
 import type { Migration } from '../../platform/migrations.js';
 
+/** Adapters NOTIFY this channel after they append, so that other processes' subscriptions wake. */
 export const NOTIFY_CHANNEL = 'es_appended';
 
 /**
@@ -28,13 +29,6 @@ export const eventStoreMigrations: Migration[] = [
         UNIQUE (stream_id, revision)
       );
       CREATE INDEX es_events_all_order ON es_events (transaction_id, global_position);
-      CREATE FUNCTION es_notify_appended() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        PERFORM pg_notify('${NOTIFY_CHANNEL}', '');
-        RETURN NULL;
-      END $$;
-      CREATE TRIGGER es_events_appended AFTER INSERT ON es_events
-        FOR EACH STATEMENT EXECUTE FUNCTION es_notify_appended();
     `,
   },
 ];
