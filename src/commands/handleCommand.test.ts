@@ -143,7 +143,7 @@ const suite = (name: string, create: () => Promise<Subject>) =>
       await subject.store.appendToStream(stream, [{ type: 'SeatsReserved', data: { reservationId: 'r1' } }]);
       await expect(
         handleCommand(subject.store, inventoryDecider, stream, reserve('r2', 'bob')),
-      ).rejects.toThrow();
+      ).rejects.toBeInstanceOf(ZodError);
       expect((await subject.store.readStream(stream)).revision).toBe(1n);
     });
   });
