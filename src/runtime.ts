@@ -8,9 +8,10 @@ import type { Logger } from './platform/logger.js';
 import { type Migration, runMigrations } from './platform/migrations.js';
 import { createPostgresPool } from './platform/postgres.js';
 import { Shutdown } from './platform/shutdown.js';
+import { processMigrations } from './process/schema.js';
 
 /** Every migration of the product, in the order they apply. */
-export const allMigrations: readonly Migration[] = [...eventStoreMigrations];
+export const allMigrations: readonly Migration[] = [...eventStoreMigrations, ...processMigrations];
 
 export type Runtime = {
   config: Config;

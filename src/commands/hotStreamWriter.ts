@@ -124,23 +124,26 @@ export class HotStreamWriter<
         resolve,
         reject,
       });
-      this.#running ??= this.#drain().finally(() => {
-        this.#running = undefined;
-      });
+      this.#running ??= this.#drain();
     });
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#maxBatch);
-      try {
-        await this.#process(batch);
-      } catch (error) {
-        // The outcome of a failed append is unknown (it may have committed): forget the cache
-        // so that the next batch starts from the stream itself.
-        this.#cache = undefined;
-        for (const pending of batch) pending.reject(error);
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#maxBatch);
+        try {
+          await this.#process(batch);
+        } catch (error) {
+          // The outcome of a failed append is unknown (it may have committed): forget the cache
+          // so that the next batch starts from the stream itself.
+          this.#cache = undefined;
+          for (const pending of batch) pending.reject(error);
+        }
       }
+    } finally {
+      // In the same turn as the empty-queue check: a command queued from now on starts a new drain.
+      this.#running = undefined;
     }
   }
 

@@ -134,6 +134,20 @@ for (const createSubject of storeSubjects) {
       await writers.close();
     });
 
+    it('starts again for a command queued just as it finishes a batch', async () => {
+      const ticketTypeId = await newInventory(subject.store, 100);
+      const writers = new InventoryWriters(subject.store);
+      // Each reservation is sent from the previous one's resolution, the moment its batch ends.
+      let chain: Promise<unknown> = Promise.resolve();
+      for (let i = 0; i < 30; i++)
+        chain = chain.then(() =>
+          writers.reserve(ticketTypeId, { reservationId: `r${i}`, customerId: `c${i}`, quantity: 1, now }),
+        );
+      await chain;
+      expect((await figures(subject.store, ticketTypeId)).reserved).toBe(30);
+      await writers.close();
+    }, 10_000);
+
     it('refuses commands past its queue bound with WriterOverloadedError and answers the rest', async () => {
       const ticketTypeId = await newInventory(subject.store, 1000);
       const writers = new InventoryWriters(subject.store, { maxQueue: 10 });

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 
+// hold_expired: a retried order whose earlier reservation was already given back to the pool.
 export const rejectReasons = [
   'sold_out',
   'purchase_limit_exceeded',
   'sales_not_open',
   'sales_closed',
+  'hold_expired',
 ] as const;
 export type RejectReason = (typeof rejectReasons)[number];
 export const cancelReasons = ['payment_failed', 'expired', 'customer_cancelled'] as const;

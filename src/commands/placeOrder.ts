@@ -1,0 +1,171 @@
+import type { ReservationOutcome } from '../domain/order/commands.js';
+import { orderDecider, orderStreamName } from '../domain/order/decider.js';
+import { type OrderLine, type RejectReason, rejectReasons } from '../domain/order/events.js';
+import { orderIdFor } from '../domain/order/orderId.js';
+import type { EventStore } from '../eventstore/eventStore.js';
+import { handleCommand } from './handleCommand.js';
+import type { InventoryResult, InventoryWriters } from './inventoryWriters.js';
+import { loadAggregate } from './loadAggregate.js';
+import { type OrderView, readOrderView } from './orderView.js';
+import { requestHash } from './requestHash.js';
+import { refuse, succeed, type UseCaseResult } from './result.js';
+import type { ShowCatalog } from './showCatalog.js';
+
+export type PlaceOrderRequest = { showId: string; lines: { ticketTypeId: string; quantity: number }[] };
+
+export type PlaceOrderInput = {
+  customerId: string;
+  idempotencyKey: string;
+  request: PlaceOrderRequest;
+  now: Date;
+};
+
+export type PlaceOrderCode =
+  | 'idempotency_key_reused'
+  | 'show_not_found'
+  | 'ticket_type_not_found'
+  | 'invalid_order';
+
+/** `replayed`: the key was seen before and this is that order as it stands now. */
+export type PlacedOrder = { order: OrderView; replayed: boolean };
+
+export type PlaceOrderContext = { store: EventStore; writers: InventoryWriters; catalog: ShowCatalog };
+
+const isRejectReason = (code: string): code is RejectReason =>
+  (rejectReasons as readonly string[]).includes(code);
+
+type LineOutcome =
+  | { status: 'reserved'; expiresAt: string }
+  | { status: 'rejected'; reason: RejectReason }
+  | { status: 'key_reused' };
+
+/** Reads what reserving one line came to, including a reservation an earlier try of this order made. */
+const lineOutcome = (
+  result: InventoryResult,
+  customerId: string,
+  quantity: number,
+): LineOutcome | { status: 'missing' } => {
+  if (!result.ok) {
+    if (isRejectReason(result.error.code)) return { status: 'rejected', reason: result.error.code };
+    return { status: 'missing' };
+  }
+  const reservation = result.answer.reservation;
+  if (!reservation) return { status: 'missing' };
+  if (reservation.customerId !== customerId || reservation.quantity !== quantity)
+    return { status: 'key_reused' };
+  if (reservation.status === 'reserved') return { status: 'reserved', expiresAt: reservation.expiresAt };
+  // An earlier try of this order reserved, then lost its hold (it expired or was rolled back).
+  return { status: 'rejected', reason: 'hold_expired' };
+};
+
+const replay = async (
+  store: EventStore,
+  orderId: string,
+  hash: string,
+): Promise<UseCaseResult<PlacedOrder, PlaceOrderCode> | undefined> => {
+  const { state } = await loadAggregate(store, orderDecider, orderStreamName(orderId));
+  if (state.status === 'none') return undefined;
+  if (state.order.requestHash !== hash)
+    return refuse('idempotency_key_reused', 'this Idempotency-Key was used with another request');
+  const order = await readOrderView(store, orderId);
+  return succeed({ order: order!, replayed: true });
+};
+
+/**
+ * Places an order: reserve every line on its inventory (the reservation id is the order id,
+ * so a retry or a concurrent duplicate reserves nothing twice), give back what was reserved if
+ * a line is refused, then record OrderPlaced with its outcome on a new order stream.
+ *
+ * A failure between reserving and recording leaves the holds in place: a retry with the same
+ * key finds them, and hold expiry returns them to the pool if none comes.
+ */
+export const placeOrder = async (
+  ctx: PlaceOrderContext,
+  { customerId, idempotencyKey, request, now }: PlaceOrderInput,
+): Promise<UseCaseResult<PlacedOrder, PlaceOrderCode>> => {
+  const orderId = orderIdFor(customerId, idempotencyKey);
+  const hash = requestHash({
+    showId: request.showId,
+    lines: [...request.lines].sort((a, b) => (a.ticketTypeId < b.ticketTypeId ? -1 : 1)),
+  });
+  const existing = await replay(ctx.store, orderId, hash);
+  if (existing) return existing;
+
+  const show = await ctx.catalog.get(request.showId);
+  if (!show) return refuse('show_not_found', `no show ${request.showId}`);
+  if (request.lines.length < 1 || request.lines.length > 10)
+    return refuse('invalid_order', 'an order has 1 to 10 lines');
+  if (new Set(request.lines.map((l) => l.ticketTypeId)).size !== request.lines.length)
+    return refuse('invalid_order', 'each ticket type may appear on one line only');
+  const lines: OrderLine[] = [];
+  for (const line of request.lines) {
+    const ticketType = show.ticketTypes.find((t) => t.ticketTypeId === line.ticketTypeId);
+    if (!ticketType)
+      return refuse('ticket_type_not_found', `show ${show.showId} has no ticket type ${line.ticketTypeId}`);
+    if (!Number.isInteger(line.quantity) || line.quantity < 1)
+      return refuse('invalid_order', 'quantities must be positive integers');
+    lines.push({
+      ticketTypeId: line.ticketTypeId,
+      quantity: line.quantity,
+      unitPriceCents: ticketType.priceCents,
+    });
+  }
+
+  const results = await Promise.all(
+    lines.map((line) =>
+      ctx.writers.reserve(line.ticketTypeId, {
+        reservationId: orderId,
+        customerId,
+        quantity: line.quantity,
+        now,
+      }),
+    ),
+  );
+  const outcomes = results.map((result, i) => lineOutcome(result, customerId, lines[i]!.quantity));
+  if (outcomes.some((o) => o.status === 'key_reused'))
+    return refuse('idempotency_key_reused', 'this Idempotency-Key was used with another request');
+  const missing = outcomes.findIndex((o) => o.status === 'missing');
+  const rejected = outcomes.find((o) => o.status === 'rejected');
+  if (missing >= 0 || rejected) {
+    await Promise.all(
+      lines.map((line, i) =>
+        outcomes[i]!.status === 'reserved'
+          ? ctx.writers.release(line.ticketTypeId, orderId, 'order_rejected', now)
+          : undefined,
+      ),
+    );
+  }
+  if (missing >= 0)
+    return refuse('ticket_type_not_found', `ticket type ${lines[missing]!.ticketTypeId} has no inventory`);
+
+  const outcome: ReservationOutcome =
+    rejected?.status === 'rejected'
+      ? { status: 'rejected', reason: rejected.reason }
+      : {
+          status: 'reserved',
+          expiresAt: outcomes
+            .map((o) => (o.status === 'reserved' ? o.expiresAt : ''))
+            .reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b)),
+        };
+  const placed = await handleCommand(ctx.store, orderDecider, orderStreamName(orderId), {
+    type: 'PlaceOrder',
+    data: {
+      orderId,
+      customerId,
+      showId: show.showId,
+      lines,
+      currency: show.currency,
+      requestHash: hash,
+      outcome,
+      now,
+    },
+  });
+  if (!placed.ok) {
+    // A concurrent duplicate recorded the order first: answer with that one.
+    const concurrent = await replay(ctx.store, orderId, hash);
+    if (concurrent) return concurrent;
+    return refuse('invalid_order', placed.error.message);
+  }
+  const order = await readOrderView(ctx.store, orderId);
+  return succeed({ order: order!, replayed: false });
+};

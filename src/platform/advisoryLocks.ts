@@ -1,0 +1,96 @@
+import type pg from 'pg';
+
+/**
+ * Work serialised per key across every process on one PostgreSQL database: an in-process
+ * queue first (so waiters of this process hold no connection), then a session advisory lock.
+ * Give it a pool of its own: a lock holder whose work needs a connection from the same pool
+ * could otherwise wait for itself.
+ */
+export class PostgresAdvisoryLocks {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  async withLock<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const current = previous.catch(() => undefined).then(() => this.#locked(key, run));
+    const tail = current.catch(() => undefined);
+    this.#tails.set(key, tail);
+    try {
+      return await current;
+    } finally {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    }
+  }
+
+  async #locked<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+      try {
+        return await run();
+      } finally {
+        await client
+          .query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key])
+          .catch((error: Error) => {
+            broken = error;
+          });
+      }
+    } finally {
+      // A connection whose unlock failed may still hold the lock: close it rather than reuse it.
+      client.release(broken);
+    }
+  }
+}
+
+/**
+ * Holds a named session lock while `work` runs, so that one process at a time does it; the
+ * others wait and take over when it stops. `work` gets a signal that fires when the lock's
+ * connection is lost.
+ */
+export const runAsSingleInstance = async (options: {
+  pool: pg.Pool;
+  name: string;
+  stop: AbortSignal;
+  retryMs?: number;
+  work: (lost: AbortSignal) => Promise<void>;
+  onError?: (error: unknown) => void;
+}): Promise<void> => {
+  const retryMs = options.retryMs ?? 1000;
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        options.stop.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, retryMs);
+      options.stop.addEventListener('abort', done);
+    });
+  while (!options.stop.aborted) {
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await options.pool.connect();
+      const { rows } = await client.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
+        [options.name],
+      );
+      if (!rows[0]?.locked) {
+        client.release();
+        client = undefined;
+        await pause();
+        continue;
+      }
+      const connectionLost = new AbortController();
+      client.on('error', () => connectionLost.abort());
+      await options.work(AbortSignal.any([options.stop, connectionLost.signal]));
+    } catch (error) {
+      options.onError?.(error);
+      await pause();
+    } finally {
+      // Ending the session releases the lock, whatever state the connection is in.
+      client?.release(true);
+    }
+  }
+};
