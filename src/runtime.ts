@@ -1,14 +1,21 @@
 import type pg from 'pg';
+import { InventoryWriters } from './commands/inventoryWriters.js';
+import type { PurchaseContext } from './commands/purchaseContext.js';
+import { ShowCatalog } from './commands/showCatalog.js';
 import type { EventStore } from './eventstore/eventStore.js';
 import { PostgresEventStore } from './eventstore/postgres/postgresEventStore.js';
 import { eventStoreMigrations } from './eventstore/postgres/schema.js';
+import { PostgresAdvisoryLocks } from './platform/advisoryLocks.js';
 import type { Config } from './platform/config.js';
 import { openDatabase } from './platform/database.js';
 import type { Logger } from './platform/logger.js';
 import { type Migration, runMigrations } from './platform/migrations.js';
 import { createPostgresPool } from './platform/postgres.js';
 import { Shutdown } from './platform/shutdown.js';
+import { HoldExpiry } from './process/holdExpiry.js';
+import { PurchaseProcessManager } from './process/purchaseProcessManager.js';
 import { processMigrations } from './process/schema.js';
+import { PostgresGatewayLedger, SimulatedPaymentGateway } from './process/simulatedPaymentGateway.js';
 
 /** Every migration of the product, in the order they apply. */
 export const allMigrations: readonly Migration[] = [...eventStoreMigrations, ...processMigrations];
@@ -18,13 +25,15 @@ export type Runtime = {
   log: Logger;
   pool: pg.Pool;
   eventStore: EventStore;
+  purchase: PurchaseContext;
   databaseUrl: string;
   shutdown: Shutdown;
 };
 
 /**
  * The composition root: opens the database (embedded when none is configured), migrates it,
- * and builds the event store the configuration names. Everything opened is closed by `shutdown`.
+ * and builds the event store the configuration names and the purchase use cases' context.
+ * Everything opened is closed by `shutdown`, last opened first.
  */
 export const openRuntime = async (config: Config, log: Logger): Promise<Runtime> => {
   const shutdown = new Shutdown((step, error) => log.error({ err: error, step }, 'shutdown step failed'));
@@ -35,19 +44,57 @@ export const openRuntime = async (config: Config, log: Logger): Promise<Runtime>
       );
     const database = await openDatabase(config, log);
     shutdown.add('database', () => database.stop());
-    const pool = createPostgresPool(database.url, {
-      max: config.databasePoolSize,
-      onIdleError: (error) =>
-        shutdown.started ? undefined : log.warn({ err: error }, 'idle PostgreSQL connection failed'),
-    });
+    const onIdleError = (error: Error) =>
+      shutdown.started ? undefined : log.warn({ err: error }, 'idle PostgreSQL connection failed');
+    const pool = createPostgresPool(database.url, { max: config.databasePoolSize, onIdleError });
     shutdown.add('postgres pool', () => pool.end());
+    // Lock holders wait on this pool, never on the one their work needs.
+    const lockPool = createPostgresPool(database.url, { max: 10, onIdleError });
+    shutdown.add('lock pool', () => lockPool.end());
     const applied = await runMigrations(pool, allMigrations);
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
-    const eventStore = new PostgresEventStore({ pool });
+    const eventStore = new PostgresEventStore({
+      pool,
+      onBackgroundError: (error) =>
+        log.warn({ err: error }, 'event store subscription or listener failed; retrying'),
+    });
     shutdown.add('event store', () => eventStore.close());
-    return { config, log, pool, eventStore, databaseUrl: database.url, shutdown };
+    const writers = new InventoryWriters(eventStore);
+    shutdown.add('inventory writers', () => writers.close());
+    const purchase: PurchaseContext = {
+      store: eventStore,
+      writers,
+      catalog: new ShowCatalog(eventStore),
+      gateway: new SimulatedPaymentGateway({
+        ledger: new PostgresGatewayLedger(pool),
+        latencyMs: config.paymentGatewayLatencyMs,
+      }),
+      locks: new PostgresAdvisoryLocks(lockPool),
+    };
+    return { config, log, pool, eventStore, purchase, databaseUrl: database.url, shutdown };
   } catch (error) {
     await shutdown.run();
     throw error;
   }
+};
+
+/** The processor role: the purchase process manager and hold expiry, each single-instance. */
+export const startProcessor = (runtime: Runtime): void => {
+  const onError = (what: string) => (error: unknown) =>
+    runtime.log.error({ err: error }, `${what} failed; retrying`);
+  const manager = new PurchaseProcessManager({
+    ctx: runtime.purchase,
+    pool: runtime.pool,
+    onError: onError('process manager'),
+  });
+  const expiry = new HoldExpiry({
+    ctx: runtime.purchase,
+    pool: runtime.pool,
+    intervalMs: runtime.config.holdExpiryIntervalMs,
+    onError: onError('hold expiry'),
+  });
+  manager.start();
+  expiry.start();
+  runtime.shutdown.add('process manager', () => manager.stop());
+  runtime.shutdown.add('hold expiry', () => expiry.stop());
 };

@@ -26,6 +26,8 @@ describe('loadConfig', () => {
       jwtSecret: undefined,
       admin: undefined,
       logLevel: 'info',
+      holdExpiryIntervalMs: 1000,
+      paymentGatewayLatencyMs: 0,
     });
   });
 

@@ -33,6 +33,8 @@ const envSchema = z
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).default(
       'info',
     ),
+    HOLD_EXPIRY_INTERVAL_MS: optional(z.coerce.number().int().min(10).max(3_600_000)).default(1000),
+    PAYMENT_GATEWAY_LATENCY_MS: optional(z.coerce.number().int().min(0).max(60_000)).default(0),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET)
@@ -67,6 +69,9 @@ export type Config = {
   jwtSecret: string | undefined;
   admin: { email: string; password: string } | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  holdExpiryIntervalMs: number;
+  /** Added to every call of the simulated payment gateway. */
+  paymentGatewayLatencyMs: number;
 };
 
 export class ConfigError extends Error {
@@ -102,5 +107,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     admin:
       e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD } : undefined,
     logLevel: e.LOG_LEVEL,
+    holdExpiryIntervalMs: e.HOLD_EXPIRY_INTERVAL_MS,
+    paymentGatewayLatencyMs: e.PAYMENT_GATEWAY_LATENCY_MS,
   };
 };

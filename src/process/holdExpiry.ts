@@ -11,6 +11,8 @@ export type HoldExpiryOptions = {
   intervalMs?: number;
   /** Holds handled per look at most (default 200). */
   batchSize?: number;
+  /** Pause before a standby asks for the lock again (default 1,000 ms). */
+  retryMs?: number;
   onError?: (error: unknown) => void;
 };
 
@@ -34,6 +36,7 @@ export class HoldExpiry {
       pool: this.options.pool,
       name: 'process:hold-expiry',
       stop: this.#stop.signal,
+      retryMs: this.options.retryMs,
       onError: this.options.onError,
       work: async (lost) => {
         while (!lost.aborted) {

@@ -17,6 +17,8 @@ export type ProcessManagerOptions = {
   checkpointEvery?: number;
   /** ...or this long after the last unsaved one (default 200 ms). */
   checkpointAfterMs?: number;
+  /** Pause before trying again after a failure, or before a standby asks for the lock again (default 1,000 ms). */
+  retryMs?: number;
   onError?: (error: unknown) => void;
 };
 
@@ -46,6 +48,7 @@ export class PurchaseProcessManager {
       name: `process:${this.name}`,
       stop: this.#stop.signal,
       work: (lost) => this.#follow(lost),
+      retryMs: this.options.retryMs,
       onError: this.options.onError,
     });
   }
