@@ -293,7 +293,6 @@ describe('purchase process manager', () => {
 
   it('hold expiry runs on its interval, one instance at a time', async () => {
     const {
-      showId,
       ticketTypeIds: [tt],
     } = await h.newShow([{ capacity: 5 }], 60);
     const orphan = randomUUID();
