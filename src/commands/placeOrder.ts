@@ -1,12 +1,13 @@
+import { fold } from '../domain/decider.js';
 import type { ReservationOutcome } from '../domain/order/commands.js';
 import { orderDecider, orderStreamName } from '../domain/order/decider.js';
 import { type OrderLine, type RejectReason, rejectReasons } from '../domain/order/events.js';
 import { orderIdFor } from '../domain/order/orderId.js';
-import type { EventStore } from '../eventstore/eventStore.js';
-import { handleCommand } from './handleCommand.js';
+import { paymentDecider } from '../domain/payment/decider.js';
+import { type EventStore, WrongExpectedVersionError } from '../eventstore/eventStore.js';
 import type { InventoryResult, InventoryWriters } from './inventoryWriters.js';
 import { loadAggregate } from './loadAggregate.js';
-import { type OrderView, readOrderView } from './orderView.js';
+import { type OrderView, readOrderView, toOrderView } from './orderView.js';
 import { requestHash } from './requestHash.js';
 import { refuse, succeed, type UseCaseResult } from './result.js';
 import type { ShowCatalog } from './showCatalog.js';
@@ -147,25 +148,38 @@ export const placeOrder = async (
             .map((o) => (o.status === 'reserved' ? o.expiresAt : ''))
             .reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b)),
         };
-  const placed = await handleCommand(ctx.store, orderDecider, orderStreamName(orderId), {
-    type: 'PlaceOrder',
-    data: {
-      orderId,
-      customerId,
-      showId: show.showId,
-      lines,
-      currency: show.currency,
-      requestHash: hash,
-      outcome,
-      now,
+  // The order stream was read as missing above: decide on the empty state and append with
+  // no_stream, so a purchase costs one read, the reservations and one append.
+  const decision = orderDecider.decide(
+    {
+      type: 'PlaceOrder',
+      data: {
+        orderId,
+        customerId,
+        showId: show.showId,
+        lines,
+        currency: show.currency,
+        requestHash: hash,
+        outcome,
+        now,
+      },
     },
-  });
-  if (!placed.ok) {
+    orderDecider.initialState(),
+  );
+  if (!decision.ok) return refuse('invalid_order', decision.error.message);
+  try {
+    await ctx.store.appendToStream(
+      orderStreamName(orderId),
+      decision.events.map((e) => ({ type: e.type, data: e.data })),
+      { expectedRevision: 'no_stream' },
+    );
+  } catch (error) {
+    if (!(error instanceof WrongExpectedVersionError)) throw error;
     // A concurrent duplicate recorded the order first: answer with that one.
     const concurrent = await replay(ctx.store, orderId, hash);
     if (concurrent) return concurrent;
-    return refuse('invalid_order', placed.error.message);
+    throw error;
   }
-  const order = await readOrderView(ctx.store, orderId);
+  const order = toOrderView(fold(orderDecider, decision.events), paymentDecider.initialState());
   return succeed({ order: order!, replayed: false });
 };
