@@ -197,8 +197,13 @@ describe('two hot-stream writers on one PostgreSQL store (two processes)', () =>
   it('resolves their conflicts: 2,000 holds on 500 seats give exactly 500', async () => {
     const ticketTypeId = await newInventory(subject.store, 500);
     let conflicts = 0;
-    const processA = new InventoryWriters(subject.store, { onConflict: () => conflicts++ });
-    const processB = new InventoryWriters(subject.secondStore(), { onConflict: () => conflicts++ });
+    const processA = new InventoryWriters(subject.store, { maxBatch: 100, onConflict: () => conflicts++ });
+    const processB = new InventoryWriters(subject.secondStore(), {
+      maxBatch: 100,
+      onConflict: () => conflicts++,
+    });
+    // Both load the stream before either appends, so both first appends expect the same revision.
+    await Promise.all([processA.availability(ticketTypeId), processB.availability(ticketTypeId)]);
     const results = await Promise.all(
       Array.from({ length: 2000 }, (_, i) =>
         (i % 2 === 0 ? processA : processB).reserve(ticketTypeId, {
