@@ -6,6 +6,7 @@ import { type PaymentState, paymentDecider, paymentStreamName } from '../domain/
 import { handleCommand } from './handleCommand.js';
 import { loadAggregate } from './loadAggregate.js';
 import { orderLockKey, type PurchaseContext } from './purchaseContext.js';
+import { settleAttempt } from './settlePayment.js';
 
 type PlacedOrder = Exclude<OrderState, { status: 'none' }>;
 
@@ -69,26 +70,11 @@ const refund = async (
   allowOnly(result.ok, result.ok ? undefined : result.error, ['payment_already_refunded']);
 };
 
-/**
- * A charge whose outcome was never recorded (the process stopped between the gateway and the
- * event store) is asked of the gateway, so that money taken is always on the log.
- */
+/** Settles, from the gateway's books, pending attempts that did charge; true when one did. */
 const recordLateCharges = async (ctx: PurchaseContext, orderId: string, payment: PaymentState, now: Date) => {
-  for (const attempt of payment.attempts.values()) {
-    if (attempt.status !== 'pending') continue;
-    const outcome = await ctx.gateway.findCharge(attempt.attemptId);
-    if (outcome?.status !== 'succeeded') continue;
-    ctx.onStep?.('record-late-charge', orderId);
-    const result = await handleCommand(ctx.store, paymentDecider, paymentStreamName(orderId), {
-      type: 'RecordPaymentSuccess',
-      data: { attemptId: attempt.attemptId, chargeId: outcome.chargeId, now },
-    });
-    allowOnly(result.ok, result.ok ? undefined : result.error, [
-      'attempt_already_settled',
-      'payment_already_succeeded',
-    ]);
-    return true;
-  }
+  for (const attempt of payment.attempts.values())
+    if (attempt.status === 'pending' && (await settleAttempt(ctx, orderId, attempt, now)) === 'succeeded')
+      return true;
   return false;
 };
 
@@ -99,7 +85,9 @@ const recordLateCharges = async (ctx: PurchaseContext, orderId: string, payment:
  * - paid but a hold already ran out → release the rest, refund → OrderCancelled(expired, refunded);
  * - declined → release → OrderCancelled(payment_failed);
  * - unpaid past its hold → release → OrderCancelled(expired);
- * - cancelled or rejected yet paid (a late payment) → refund.
+ * - cancelled or rejected yet paid (a late payment) → refund;
+ * - cancelled or rejected yet holding seats (a retried request that reserved again while the
+ *   first recorded the order) → release them.
  * Seats move before the order's own event, so a crash in between is finished by the next run.
  * Callers hold the order's lock (see advanceOrder).
  */
@@ -114,6 +102,7 @@ export const advanceLockedOrder = async (
 
   if (order.status === 'confirmed') return 'confirmed';
   if (order.status === 'cancelled' || order.status === 'rejected') {
+    await releaseLines(ctx, order, order.status === 'rejected' ? 'order_rejected' : 'cancelled', now);
     if (!payment.succeededAttemptId && (await recordLateCharges(ctx, orderId, payment, now)))
       payment = (await loadAggregate(ctx.store, paymentDecider, paymentStreamName(orderId))).state;
     await refund(ctx, orderId, payment, 'order_not_fulfilled', now);

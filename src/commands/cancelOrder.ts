@@ -26,6 +26,8 @@ export const cancelOrder = (
     const { state: payment } = await loadAggregate(ctx.store, paymentDecider, paymentStreamName(orderId));
     if (payment.succeededAttemptId)
       return refuse('order_not_cancellable', `order ${orderId} is paid and being confirmed`);
+    if ([...payment.attempts.values()].some((a) => a.status === 'pending'))
+      return refuse('order_not_cancellable', `a payment for order ${orderId} is going through`);
     for (const line of order.order.lines) {
       const released = await ctx.writers.release(line.ticketTypeId, orderId, 'cancelled', now);
       if (!released.ok && released.error.code !== 'reservation_released') throw released.error;

@@ -18,6 +18,11 @@ export type HotStreamWriterOptions<State, Command, Answer> = {
   answer: (state: State, command: Command) => Answer;
   /** Commands waiting at most; one more is refused with WriterOverloadedError (default 10,000). */
   maxQueue?: number;
+  /**
+   * Which commands the queue bound refuses when full (default: all). Others are always queued,
+   * so that a stampede of new requests cannot starve the commands that finish purchases.
+   */
+  sheddable?: (command: Command) => boolean;
   /** Commands decided into one append at most (default 1,000). */
   maxBatch?: number;
   /** Conflicts with other processes tolerated for one batch (default 50). */
@@ -155,15 +160,16 @@ export class HotStreamWriter<
       const cache = this.#cache;
       const working = this.options.cloneState(cache.state);
       const { decided, events, needsFreshState } = this.#decide(batch, working);
-      if (events.length === 0 || (needsFreshState && !caughtUp)) {
+      // Answers that append nothing are checked against the stream once, not chased forever.
+      if (needsFreshState && !caughtUp) {
         caughtUp = true;
         if (await this.#catchUp()) continue;
-        if (events.length === 0) {
-          this.options.onBatch?.(batch.length, 0);
-          for (const [i, pending] of batch.entries())
-            pending.resolve(this.#result(decided[i]!, cache.revision));
-          return;
-        }
+      }
+      if (events.length === 0) {
+        this.#reportBatch(batch.length, 0);
+        for (const [i, pending] of batch.entries())
+          pending.resolve(this.#result(decided[i]!, cache.revision));
+        return;
       }
       try {
         const appended = await this.store.appendToStream(
@@ -172,7 +178,7 @@ export class HotStreamWriter<
           { expectedRevision: cache.revision },
         );
         this.#cache = { state: working, revision: appended.nextExpectedRevision };
-        this.options.onBatch?.(batch.length, events.length);
+        this.#reportBatch(batch.length, events.length);
         for (const [i, pending] of batch.entries())
           pending.resolve(this.#result(decided[i]!, appended.nextExpectedRevision, appended.position));
         return;
@@ -208,6 +214,14 @@ export class HotStreamWriter<
       decided.push({ ok: true, events: decision.events, answer: this.options.answer(state, command) });
     }
     return { decided, events, needsFreshState };
+  }
+
+  #reportBatch(commands: number, events: number): void {
+    try {
+      this.options.onBatch?.(commands, events);
+    } catch {
+      // Metrics must not fail callers whose events are already stored.
+    }
   }
 
   #result(

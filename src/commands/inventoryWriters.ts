@@ -52,6 +52,8 @@ export class InventoryWriters {
         ...this.options,
         cloneState: cloneInventoryState,
         answer: reservationOf,
+        // Only new holds are turned away when the queue is full; commits and releases finish purchases.
+        sheddable: (command) => command.type === 'ReserveSeats',
       });
       this.#writers.set(ticketTypeId, writer);
     }

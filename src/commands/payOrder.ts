@@ -6,9 +6,10 @@ import { handleCommand } from './handleCommand.js';
 import { loadAggregate } from './loadAggregate.js';
 import { type OrderView, readOrderView } from './orderView.js';
 import { PaymentGatewayUnavailableError } from './paymentGateway.js';
-import type { PurchaseContext } from './purchaseContext.js';
+import { orderLockKey, type PurchaseContext } from './purchaseContext.js';
 import { requestHash } from './requestHash.js';
 import { refuse, succeed, type UseCaseResult } from './result.js';
+import { settleAttempt } from './settlePayment.js';
 
 export type PayOrderInput = {
   orderId: string;
@@ -29,8 +30,11 @@ export type PayOrderCode =
   | 'hold_expired'
   | 'idempotency_key_reused';
 
-// Attempt ids derive from the order and the key, so concurrent duplicates share one attempt.
 const ATTEMPT_NAMESPACE = '2b8c6f0e-1d7a-4e53-9c1b-8a4d2e6f7b35';
+
+/** Attempt ids derive from the order and the key, so concurrent duplicates share one attempt. */
+export const attemptIdFor = (orderId: string, idempotencyKey: string): string =>
+  uuidv5(`${orderId}:${idempotencyKey}`, ATTEMPT_NAMESPACE);
 
 /** The gateway failed before charging; the same request may be sent again (API: 503). */
 export class PaymentUnavailableError extends Error {
@@ -64,11 +68,22 @@ export const payOrder = async (
   if (seen?.status === 'failed' && !seen.retryable)
     return answer(ctx, orderId, { attemptId: seen.attemptId, status: 'failed', reason: seen.reason }, true);
 
+  if (seen?.status === 'pending' && order.status !== 'reserved') {
+    // A retry of an attempt whose process stopped mid-way, for an order that has since ended:
+    // settle it from the gateway's books (a charge that went through is then refunded).
+    const settled = await ctx.locks.withLock(orderLockKey(orderId), () =>
+      settleAttempt(ctx, orderId, seen, now),
+    );
+    if (settled === 'succeeded') {
+      await advanceOrder(ctx, orderId, now);
+      return answer(ctx, orderId, { attemptId: seen.attemptId, status: 'succeeded' }, true);
+    }
+  }
   if (order.status !== 'reserved') return refuse('order_not_payable', `order ${orderId} is ${order.status}`);
   if (order.expiresAt && now.getTime() >= Date.parse(order.expiresAt))
     return refuse('hold_expired', `the seats were held until ${order.expiresAt}`);
 
-  const attemptId = seen?.attemptId ?? uuidv5(`${orderId}:${idempotencyKey}`, ATTEMPT_NAMESPACE);
+  const attemptId = seen?.attemptId ?? attemptIdFor(orderId, idempotencyKey);
   const requested = await handleCommand(ctx.store, paymentDecider, payments, {
     type: 'RequestPayment',
     data: {

@@ -112,7 +112,7 @@ export const placeOrder = async (
     });
   }
 
-  const results = await Promise.all(
+  const settled = await Promise.allSettled(
     lines.map((line) =>
       ctx.writers.reserve(line.ticketTypeId, {
         reservationId: orderId,
@@ -122,20 +122,26 @@ export const placeOrder = async (
       }),
     ),
   );
-  const outcomes = results.map((result, i) => lineOutcome(result, customerId, lines[i]!.quantity));
-  if (outcomes.some((o) => o.status === 'key_reused'))
-    return refuse('idempotency_key_reused', 'this Idempotency-Key was used with another request');
-  const missing = outcomes.findIndex((o) => o.status === 'missing');
-  const rejected = outcomes.find((o) => o.status === 'rejected');
-  if (missing >= 0 || rejected) {
-    await Promise.all(
+  // A line that failed outright (overload, a lost connection) leaves the others held: a retry
+  // with the same key finds them, and hold expiry returns them if none comes.
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const results = settled.map((r) => (r as PromiseFulfilledResult<InventoryResult>).value);
+  const giveBack = (held: (i: number) => boolean) =>
+    Promise.all(
       lines.map((line, i) =>
-        outcomes[i]!.status === 'reserved'
-          ? ctx.writers.release(line.ticketTypeId, orderId, 'order_rejected', now)
-          : undefined,
+        held(i) ? ctx.writers.release(line.ticketTypeId, orderId, 'order_rejected', now) : undefined,
       ),
     );
+  const outcomes = results.map((result, i) => lineOutcome(result, customerId, lines[i]!.quantity));
+  if (outcomes.some((o) => o.status === 'key_reused')) {
+    // Holds this request took under a body its key was not first used with.
+    await giveBack((i) => results[i]!.ok && results[i]!.events.length > 0);
+    return refuse('idempotency_key_reused', 'this Idempotency-Key was used with another request');
   }
+  const missing = outcomes.findIndex((o) => o.status === 'missing');
+  const rejected = outcomes.find((o) => o.status === 'rejected');
+  if (missing >= 0 || rejected) await giveBack((i) => outcomes[i]!.status === 'reserved');
   if (missing >= 0)
     return refuse('ticket_type_not_found', `ticket type ${lines[missing]!.ticketTypeId} has no inventory`);
 
@@ -175,10 +181,13 @@ export const placeOrder = async (
     );
   } catch (error) {
     if (!(error instanceof WrongExpectedVersionError)) throw error;
-    // A concurrent duplicate recorded the order first: answer with that one.
+    // A concurrent duplicate recorded the order first: answer with that one. If it was refused
+    // while this request got seats, those holds belong to no order: give them back.
     const concurrent = await replay(ctx.store, orderId, hash);
-    if (concurrent) return concurrent;
-    throw error;
+    if (!concurrent) throw error;
+    if (outcome.status === 'reserved' && !(concurrent.ok && concurrent.value.order.status === 'reserved'))
+      await giveBack(() => true);
+    return concurrent;
   }
   const order = toOrderView(fold(orderDecider, decision.events), paymentDecider.initialState());
   return succeed({ order: order!, replayed: false });

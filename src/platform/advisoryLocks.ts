@@ -26,6 +26,11 @@ export class PostgresAdvisoryLocks {
   async #locked<T>(key: string, run: () => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A checked-out client has no error listener: without one, a lost session would crash the process.
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
       try {
@@ -38,6 +43,7 @@ export class PostgresAdvisoryLocks {
           });
       }
     } finally {
+      client.off('error', onError);
       // A connection whose unlock failed may still hold the lock: close it rather than reuse it.
       client.release(broken);
     }

@@ -1,6 +1,8 @@
 import type pg from 'pg';
+import { ZodError } from 'zod';
 import { advanceOrder } from '../commands/advanceOrder.js';
 import type { PurchaseContext } from '../commands/purchaseContext.js';
+import { DomainError } from '../domain/decider.js';
 import { inventoryEventSchema } from '../domain/inventory/events.js';
 import { orderEventSchema } from '../domain/order/events.js';
 import { paymentEventSchema } from '../domain/payment/events.js';
@@ -21,6 +23,8 @@ export type ProcessManagerOptions = {
   retryMs?: number;
   onError?: (error: unknown) => void;
 };
+
+const PARK_AFTER_ATTEMPTS = 3;
 
 const category = (streamName: string) => streamName.slice(0, streamName.indexOf('-'));
 const streamId = (streamName: string) => streamName.slice(streamName.indexOf('-') + 1);
@@ -89,16 +93,58 @@ export class PurchaseProcessManager {
         const parsed = paymentEventSchema.safeParse(event);
         if (!parsed.success) return;
         const e = parsed.data;
+        if (e.type === 'PaymentRequested') {
+          await this.options.pool.query(
+            `INSERT INTO process_pending_payments (attempt_id, order_id, requested_at) VALUES ($1, $2, $3)
+             ON CONFLICT (attempt_id) DO UPDATE SET requested_at = excluded.requested_at`,
+            [e.data.attemptId, e.data.orderId, e.data.requestedAt],
+          );
+          return;
+        }
+        if (e.type === 'PaymentSucceeded' || e.type === 'PaymentFailed')
+          await this.options.pool.query('DELETE FROM process_pending_payments WHERE attempt_id = $1', [
+            e.data.attemptId,
+          ]);
         if (e.type === 'PaymentSucceeded' || (e.type === 'PaymentFailed' && !e.data.retryable))
           await advanceOrder(this.options.ctx, e.data.orderId, now);
         return;
       }
       case 'order': {
         const parsed = orderEventSchema.safeParse(event);
-        // A payment may have landed after the order ended: advanceOrder refunds it.
-        if (parsed.success && (parsed.data.type === 'OrderCancelled' || parsed.data.type === 'OrderRejected'))
+        // A payment may have landed after the order ended: advanceOrder refunds it. (Rejected
+        // orders, tens of thousands at a sell-out, cannot have been paid; stray holds of theirs
+        // are found by hold expiry.)
+        if (parsed.success && parsed.data.type === 'OrderCancelled')
           await advanceOrder(this.options.ctx, parsed.data.data.orderId, now);
         return;
+      }
+    }
+  }
+
+  /**
+   * An error from the stores (a lost connection) ends the run: the loop starts again from the
+   * checkpoint. An event that keeps failing for a reason of its own (a refusal no step expects)
+   * is tried a few times, then reported and passed over, so one broken order cannot stop every
+   * order behind it; hold expiry still sees its holds.
+   */
+  async #handleOrPark(event: RecordedEvent, lost: AbortSignal): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.handle(event);
+        return;
+      } catch (error) {
+        if (!(error instanceof DomainError || error instanceof ZodError)) throw error;
+        this.options.onError?.(error);
+        if (attempt >= PARK_AFTER_ATTEMPTS) {
+          this.options.onError?.(
+            new Error(`passed over ${event.type} at ${event.position} on ${event.streamName}`, {
+              cause: error,
+            }),
+          );
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        if (lost.aborted) throw error;
       }
     }
   }
@@ -119,20 +165,23 @@ export class PurchaseProcessManager {
       if (unsaved === 0 || from === 'start') return saving;
       const position = from;
       unsaved = 0;
-      saving = saving.then(async () => {
-        await pool.query(
-          `INSERT INTO process_checkpoints (name, position) VALUES ($1, $2)
+      // A failed save must not stop the later ones: each starts whatever became of the last.
+      saving = saving
+        .catch(() => undefined)
+        .then(async () => {
+          await pool.query(
+            `INSERT INTO process_checkpoints (name, position) VALUES ($1, $2)
            ON CONFLICT (name) DO UPDATE SET position = $2, updated_at = now()`,
-          [this.name, position],
-        );
-      });
+            [this.name, position],
+          );
+        });
       return saving;
     };
     const subscription = this.options.ctx.store.subscribeToAll({ from });
     lost.addEventListener('abort', () => void subscription.close(), { once: true });
     try {
       for await (const event of subscription) {
-        await this.handle(event);
+        await this.#handleOrPark(event, lost);
         from = event.position;
         unsaved++;
         if (unsaved >= (this.options.checkpointEvery ?? 100)) await save();

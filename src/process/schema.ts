@@ -19,6 +19,14 @@ export const processMigrations: Migration[] = [
         PRIMARY KEY (ticket_type_id, reservation_id)
       );
       CREATE INDEX process_holds_expiry ON process_holds (expires_at);
+      -- Payment attempts requested and not yet settled: one whose process stopped between the
+      -- gateway and the log is settled from the gateway's books after a while.
+      CREATE TABLE process_pending_payments (
+        attempt_id text PRIMARY KEY,
+        order_id uuid NOT NULL,
+        requested_at timestamptz NOT NULL
+      );
+      CREATE INDEX process_pending_payments_age ON process_pending_payments (requested_at);
       -- The simulated payment gateway's own books: one outcome per charge key, one refund per refund key.
       CREATE TABLE gateway_charges (
         idempotency_key text PRIMARY KEY,

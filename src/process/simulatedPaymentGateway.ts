@@ -65,18 +65,26 @@ export class PostgresGatewayLedger implements GatewayLedger {
         request.currency,
       ],
     );
-    return fromRow(result.rows[0]!);
+    // A concurrent first writer's row is invisible to this statement's snapshot: read it now.
+    const row = result.rows[0] ?? (await this.#chargeRow(request.idempotencyKey));
+    if (!row) throw new Error(`charge ${request.idempotencyKey} vanished`);
+    return fromRow(row);
   }
 
-  async findCharge(idempotencyKey: string): Promise<ChargeOutcome | undefined> {
+  async #chargeRow(idempotencyKey: string): Promise<ChargeRow | undefined> {
     const result = await this.pool.query<ChargeRow>(
       'SELECT status, charge_id, reason FROM gateway_charges WHERE idempotency_key = $1',
       [idempotencyKey],
     );
-    return result.rows[0] ? fromRow(result.rows[0]) : undefined;
+    return result.rows[0];
   }
 
-  async recordRefund(request: RefundRequest, refundId: string): Promise<{ refundId: string }> {
+  async findCharge(idempotencyKey: string): Promise<ChargeOutcome | undefined> {
+    const row = await this.#chargeRow(idempotencyKey);
+    return row ? fromRow(row) : undefined;
+  }
+
+  async recordRefund(request: RefundRequest, newRefundId: string): Promise<{ refundId: string }> {
     const result = await this.pool.query<{ refund_id: string }>(
       `WITH inserted AS (
          INSERT INTO gateway_refunds (idempotency_key, charge_id, refund_id, amount_cents)
@@ -84,9 +92,18 @@ export class PostgresGatewayLedger implements GatewayLedger {
        SELECT refund_id FROM inserted
        UNION ALL SELECT refund_id FROM gateway_refunds WHERE idempotency_key = $1
        LIMIT 1`,
-      [request.idempotencyKey, request.chargeId, refundId, request.amountCents],
+      [request.idempotencyKey, request.chargeId, newRefundId, request.amountCents],
     );
-    return { refundId: result.rows[0]!.refund_id };
+    const refundId =
+      result.rows[0]?.refund_id ??
+      (
+        await this.pool.query<{ refund_id: string }>(
+          'SELECT refund_id FROM gateway_refunds WHERE idempotency_key = $1',
+          [request.idempotencyKey],
+        )
+      ).rows[0]?.refund_id;
+    if (!refundId) throw new Error(`refund ${request.idempotencyKey} vanished`);
+    return { refundId };
   }
 }
 

@@ -165,6 +165,20 @@ for (const createSubject of storeSubjects) {
       await writers.close();
     });
 
+    it('never turns away a release for a full queue: only new holds are shed', async () => {
+      const ticketTypeId = await newInventory(subject.store, 1000);
+      const writers = new InventoryWriters(subject.store, { maxQueue: 5 });
+      await writers.reserve(ticketTypeId, { reservationId: 'held', customerId: 'a', quantity: 1, now });
+      const stampede = Array.from({ length: 30 }, (_, i) =>
+        writers.reserve(ticketTypeId, { reservationId: `r${i}`, customerId: `c${i}`, quantity: 1, now }),
+      );
+      const release = writers.release(ticketTypeId, 'held', 'payment_failed', now);
+      expect((await release).ok).toBe(true);
+      const shed = (await Promise.allSettled(stampede)).filter((r) => r.status === 'rejected');
+      expect(shed.length).toBeGreaterThan(0);
+      await writers.close();
+    });
+
     it('fails the callers of a batch whose append failed, then starts again from the stream', async () => {
       const ticketTypeId = await newInventory(subject.store, 10);
       const { store, failNextAppend } = instrumented(subject.store);

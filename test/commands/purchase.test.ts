@@ -202,15 +202,19 @@ for (const createSubject of storeSubjects) {
         expect(!noShow.ok && noShow.error.code).toBe('show_not_found');
         const noType = await order(showId, [[randomUUID(), 1]], key);
         expect(!noType.ok && noType.error.code).toBe('ticket_type_not_found');
+        const {
+          ticketTypeIds: [known],
+        } = await h.newShow([{ capacity: 10 }]);
         const duplicateLines = await order(
           showId,
           [
-            [randomUUID(), 1],
-            [randomUUID(), 1],
+            [known!, 1],
+            [known!, 1],
           ],
           key,
         );
-        expect(duplicateLines.ok).toBe(false);
+        expect(!duplicateLines.ok && duplicateLines.error.code).toBe('invalid_order');
+        expect(await h.figures(known!)).toEqual({ available: 10, reserved: 0, sold: 0 });
       });
     });
 
@@ -337,7 +341,7 @@ for (const createSubject of storeSubjects) {
       const expiry = new HoldExpiry({
         ctx: slow.otherProcess(),
         pool: subject.database.pool,
-        clock: () => at(61),
+        clock: () => at(63),
       });
       expect(await expiry.expireDue()).toBe(1);
       const paid = await paying;
@@ -351,8 +355,19 @@ for (const createSubject of storeSubjects) {
         },
       });
       expect(await slow.figures(tt!)).toEqual({ available: 10, reserved: 0, sold: 0 });
-      const refunds = await subject.database.pool.query('SELECT count(*)::int AS n FROM gateway_refunds');
+      const attempt = paid.ok ? paid.value.payment.attemptId : '';
+      const refunds = await subject.database.pool.query(
+        'SELECT count(*)::int AS n FROM gateway_refunds WHERE idempotency_key = $1',
+        [`refund:${attempt}`],
+      );
       expect(refunds.rows[0].n).toBe(1);
+      // Expiry came while the charge was on its way: the attempt was already requested then.
+      const payments = (await subject.store.readStream(`payment-${orderId}`)).events.map((e) => e.type);
+      expect(payments).toEqual(['PaymentRequested', 'PaymentSucceeded', 'PaymentRefunded']);
+      const orderEvents = (await subject.store.readStream(`order-${orderId}`)).events;
+      const cancelledAt = orderEvents.find((e) => e.type === 'OrderCancelled')!.position;
+      const succeededAt = (await subject.store.readStream(`payment-${orderId}`)).events[1]!.position;
+      expect(cancelledAt < succeededAt).toBe(true);
       await slow.close();
     });
   });

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cancelOrder } from '../../src/commands/cancelOrder.js';
 import { handleCommand } from '../../src/commands/handleCommand.js';
 import { readOrderView } from '../../src/commands/orderView.js';
-import { payOrder } from '../../src/commands/payOrder.js';
+import { attemptIdFor, payOrder } from '../../src/commands/payOrder.js';
 import { placeOrder } from '../../src/commands/placeOrder.js';
 import type { PurchaseContext, SagaStep } from '../../src/commands/purchaseContext.js';
+import { requestHash } from '../../src/commands/requestHash.js';
+import { orderDecider } from '../../src/domain/order/decider.js';
 import { paymentDecider, paymentStreamName } from '../../src/domain/payment/decider.js';
 import type { EventStore } from '../../src/eventstore/eventStore.js';
 import { HoldExpiry } from '../../src/process/holdExpiry.js';
@@ -276,7 +279,10 @@ describe('purchase process manager', () => {
     });
     expect(await h.figures(tt!)).toEqual({ available: 4, reserved: 4, sold: 2 });
 
-    const expiry = new HoldExpiry({ ctx: h.otherProcess(), pool: pool(), clock: () => at(61) });
+    // Within the grace after expiry (2 s by default) nothing is ended yet.
+    const early = new HoldExpiry({ ctx: h.otherProcess(), pool: pool(), clock: () => at(61) });
+    expect(await early.expireDue()).toBe(0);
+    const expiry = new HoldExpiry({ ctx: h.otherProcess(), pool: pool(), clock: () => at(63) });
     expect(await expiry.expireDue()).toBe(2);
     expect(await expiry.expireDue()).toBe(0);
     await manager.stop();
@@ -289,6 +295,175 @@ describe('purchase process manager', () => {
     });
     expect((await readOrderView(subject.store, paid))?.status).toBe('confirmed');
     expect((await readOrderView(subject.store, fresh.value.order.orderId))?.status).toBe('reserved');
+  });
+
+  /** An attempt the gateway charged but the log never heard of (the API stopped in between). */
+  const chargeWithoutRecording = async (orderId: string, totalCents: number) => {
+    const attemptId = randomUUID();
+    await handleCommand(subject.store, paymentDecider, paymentStreamName(orderId), {
+      type: 'RequestPayment',
+      data: {
+        orderId,
+        attemptId,
+        idempotencyKey: attemptId,
+        requestHash: 'h',
+        amountCents: totalCents,
+        currency: 'EUR',
+        now: at(40),
+      },
+    });
+    const charged = await h.ctx.gateway.charge({
+      idempotencyKey: attemptId,
+      amountCents: totalCents,
+      currency: 'EUR',
+      paymentToken: 'tok_visa',
+    });
+    expect(charged.status).toBe('succeeded');
+    return attemptId;
+  };
+
+  it('a charge that was never recorded is found when its hold comes due, and the order confirmed', async () => {
+    const {
+      showId,
+      ticketTypeIds: [tt],
+    } = await h.newShow([{ capacity: 10 }], 60);
+    const orderId = await order(h.ctx, showId, [tt!]);
+    await chargeWithoutRecording(orderId, 10_000);
+    await pool().query(
+      'INSERT INTO process_holds (ticket_type_id, reservation_id, expires_at) VALUES ($1, $2, $3)',
+      [tt, orderId, at(60)],
+    );
+    const steps: string[] = [];
+    const expiry = new HoldExpiry({
+      ctx: h.otherProcess({ onStep: (step) => void steps.push(step) }),
+      pool: pool(),
+      clock: () => at(63),
+    });
+    await expiry.expireDue();
+    expect(steps).toContain('record-late-charge');
+    expect(await readOrderView(subject.store, orderId)).toMatchObject({
+      status: 'confirmed',
+      payment: { status: 'succeeded' },
+    });
+    expect(await h.figures(tt!)).toEqual({ available: 8, reserved: 0, sold: 2 });
+  });
+
+  it('a payment left pending past the settle time is settled from the gateway: refunded when the order had ended', async () => {
+    const {
+      showId,
+      ticketTypeIds: [tt],
+    } = await h.newShow([{ capacity: 10 }], 60);
+    const orderId = await order(h.ctx, showId, [tt!]);
+    const cancelled = await cancelOrder(h.ctx, { orderId, customerId: 'alice', now: at(10) });
+    expect(cancelled.ok).toBe(true);
+    const attemptId = await chargeWithoutRecording(orderId, 10_000);
+    await pool().query(
+      'INSERT INTO process_pending_payments (attempt_id, order_id, requested_at) VALUES ($1, $2, $3)',
+      [attemptId, orderId, at(40)],
+    );
+    const expiry = new HoldExpiry({ ctx: h.otherProcess(), pool: pool(), clock: () => at(40 + 121) });
+    await expiry.expireDue();
+    expect(await readOrderView(subject.store, orderId)).toMatchObject({
+      status: 'cancelled',
+      refunded: true,
+      payment: { status: 'refunded' },
+    });
+    const refunds = await pool().query(
+      'SELECT count(*)::int AS n FROM gateway_refunds WHERE idempotency_key = $1',
+      [`refund:${attemptId}`],
+    );
+    expect(refunds.rows[0].n).toBe(1);
+    expect(
+      (await pool().query('SELECT 1 FROM process_pending_payments WHERE attempt_id = $1', [attemptId]))
+        .rowCount,
+    ).toBe(0);
+  });
+
+  it('a retry of an attempt left pending settles it, even once the order has ended', async () => {
+    const {
+      showId,
+      ticketTypeIds: [tt],
+    } = await h.newShow([{ capacity: 10 }], 60);
+    const orderId = await order(h.ctx, showId, [tt!]);
+    const key = randomUUID();
+    const api = h.otherProcess({ onStep: crashOnceAt('anywhere') });
+    // The gateway charges slowly; the API process stops before recording; the hold runs out.
+    const slow = h.otherProcess();
+    const attemptId = attemptIdFor(orderId, key);
+    await handleCommand(subject.store, paymentDecider, paymentStreamName(orderId), {
+      type: 'RequestPayment',
+      data: {
+        orderId,
+        attemptId,
+        idempotencyKey: key,
+        requestHash: requestHash({ paymentToken: 'tok_visa' }),
+        amountCents: 10_000,
+        currency: 'EUR',
+        now: at(40),
+      },
+    });
+    await slow.gateway.charge({
+      idempotencyKey: attemptId,
+      amountCents: 10_000,
+      currency: 'EUR',
+      paymentToken: 'tok_visa',
+    });
+    await api.writers.release(tt!, orderId, 'expired', at(63));
+    await handleCommand(subject.store, orderDecider, `order-${orderId}`, {
+      type: 'CancelOrder',
+      data: { reason: 'expired', refunded: false, now: at(63) },
+    });
+    const retried = await payOrder(h.ctx, {
+      orderId,
+      customerId: 'alice',
+      idempotencyKey: key,
+      paymentToken: 'tok_visa',
+      now: at(70),
+    });
+    expect(retried.ok && retried.value).toMatchObject({
+      replayed: true,
+      payment: { status: 'succeeded' },
+      order: { status: 'cancelled', refunded: true },
+    });
+  });
+
+  it('hold expiry gives back a hold taken for an order that was recorded as rejected', async () => {
+    const {
+      showId,
+      ticketTypeIds: [tt],
+    } = await h.newShow([{ capacity: 1 }], 60);
+    const placed = await placeOrder(h.ctx, {
+      customerId: 'bob',
+      idempotencyKey: 'k-rejected',
+      request: { showId, lines: [{ ticketTypeId: tt!, quantity: 1 }] },
+      now: t0,
+    });
+    expect(placed.ok).toBe(true);
+    const rejected = await placeOrder(h.ctx, {
+      customerId: 'alice',
+      idempotencyKey: 'k-late',
+      request: { showId, lines: [{ ticketTypeId: tt!, quantity: 1 }] },
+      now: t0,
+    });
+    if (!rejected.ok) throw rejected.error;
+    expect(rejected.value.order.status).toBe('rejected');
+    // The seat comes free, and a retry that raced the rejection takes it under the same order id.
+    if (placed.ok)
+      await cancelOrder(h.ctx, { orderId: placed.value.order.orderId, customerId: 'bob', now: at(5) });
+    const stray = await h.ctx.writers.reserve(tt!, {
+      reservationId: rejected.value.order.orderId,
+      customerId: 'alice',
+      quantity: 1,
+      now: at(6),
+    });
+    expect(stray.ok && stray.events.length).toBe(1);
+    await pool().query(
+      'INSERT INTO process_holds (ticket_type_id, reservation_id, expires_at) VALUES ($1, $2, $3)',
+      [tt, rejected.value.order.orderId, at(66)],
+    );
+    const expiry = new HoldExpiry({ ctx: h.otherProcess(), pool: pool(), clock: () => at(70) });
+    expect(await expiry.expireDue()).toBe(1);
+    expect(await h.figures(tt!)).toEqual({ available: 1, reserved: 0, sold: 0 });
   });
 
   it('hold expiry runs on its interval, one instance at a time', async () => {
@@ -309,7 +484,7 @@ describe('purchase process manager', () => {
         new HoldExpiry({
           ctx: h.otherProcess(),
           pool: pool(),
-          clock: () => at(61),
+          clock: () => at(63),
           intervalMs: 50,
           retryMs: 50,
         }),
