@@ -120,7 +120,8 @@ export class HotStreamWriter<
     select?: (state: State) => unknown,
   ): Promise<WriterResult<Event, Code, Answer>> {
     if (this.#closed) return Promise.reject(new WriterClosedError(this.streamName));
-    if (this.#queue.length >= this.#maxQueue)
+    const sheddable = command !== undefined && (this.options.sheddable?.(command) ?? true);
+    if (sheddable && this.#queue.length >= this.#maxQueue)
       return Promise.reject(new WriterOverloadedError(this.streamName));
     return new Promise((resolve, reject) => {
       this.#queue.push({
