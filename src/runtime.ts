@@ -91,6 +91,8 @@ export const startProcessor = (runtime: Runtime): void => {
     ctx: runtime.purchase,
     pool: runtime.pool,
     intervalMs: runtime.config.holdExpiryIntervalMs,
+    graceMs: runtime.config.holdExpiryGraceMs,
+    paymentSettleMs: runtime.config.paymentSettleMs,
     onError: onError('hold expiry'),
   });
   manager.start();

@@ -28,6 +28,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       holdExpiryIntervalMs: 1000,
       paymentGatewayLatencyMs: 0,
+      holdExpiryGraceMs: 2000,
+      paymentSettleMs: 120_000,
     });
   });
 

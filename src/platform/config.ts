@@ -35,6 +35,8 @@ const envSchema = z
     ),
     HOLD_EXPIRY_INTERVAL_MS: optional(z.coerce.number().int().min(10).max(3_600_000)).default(1000),
     PAYMENT_GATEWAY_LATENCY_MS: optional(z.coerce.number().int().min(0).max(60_000)).default(0),
+    HOLD_EXPIRY_GRACE_MS: optional(z.coerce.number().int().min(0).max(600_000)).default(2000),
+    PAYMENT_SETTLE_MS: optional(z.coerce.number().int().min(1000).max(86_400_000)).default(120_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET)
@@ -72,6 +74,10 @@ export type Config = {
   holdExpiryIntervalMs: number;
   /** Added to every call of the simulated payment gateway. */
   paymentGatewayLatencyMs: number;
+  /** A hold ends this long after its expiry at the earliest: room for clock differences. */
+  holdExpiryGraceMs: number;
+  /** A payment attempt pending this long is settled from the gateway's books. */
+  paymentSettleMs: number;
 };
 
 export class ConfigError extends Error {
@@ -109,5 +115,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     holdExpiryIntervalMs: e.HOLD_EXPIRY_INTERVAL_MS,
     paymentGatewayLatencyMs: e.PAYMENT_GATEWAY_LATENCY_MS,
+    holdExpiryGraceMs: e.HOLD_EXPIRY_GRACE_MS,
+    paymentSettleMs: e.PAYMENT_SETTLE_MS,
   };
 };
