@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { InProcessLocks } from './inProcessLocks.js';
 
 /**
  * Work serialised per key across every process on one PostgreSQL database: an in-process
@@ -7,20 +8,12 @@ import type pg from 'pg';
  * could otherwise wait for itself.
  */
 export class PostgresAdvisoryLocks {
-  readonly #tails = new Map<string, Promise<unknown>>();
+  readonly #local = new InProcessLocks();
 
   constructor(private readonly pool: pg.Pool) {}
 
-  async withLock<T>(key: string, run: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(key) ?? Promise.resolve();
-    const current = previous.catch(() => undefined).then(() => this.#locked(key, run));
-    const tail = current.catch(() => undefined);
-    this.#tails.set(key, tail);
-    try {
-      return await current;
-    } finally {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    }
+  withLock<T>(key: string, run: () => Promise<T>): Promise<T> {
+    return this.#local.withLock(key, () => this.#locked(key, run));
   }
 
   async #locked<T>(key: string, run: () => Promise<T>): Promise<T> {

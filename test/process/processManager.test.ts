@@ -69,32 +69,30 @@ const order = async (ctx: PurchaseContext, showId: string, ticketTypeIds: string
   return placed.value.order.orderId;
 };
 
+/**
+ * Places a two-line order and pays for it through an API process that stops right after
+ * recording the payment's outcome, before its inline saga step.
+ */
+const payThenCrash = async (h: Harness, api: PurchaseContext, paymentToken: string, now: Date) => {
+  const { showId, ticketTypeIds } = await h.newShow([{ capacity: 10 }, { capacity: 10 }], 60);
+  const orderId = await order(api, showId, ticketTypeIds);
+  await expect(payOrder(api, { orderId, idempotencyKey: randomUUID(), paymentToken, now })).rejects.toThrow(
+    'crash',
+  );
+  return { orderId, ticketTypeIds };
+};
+
 const scenarios: Scenario[] = [
   {
     name: 'paid while held: commit both lines, confirm',
     steps: ['commit-lines', 'confirm-order'],
-    arrange: async (h, api) => {
-      const { showId, ticketTypeIds } = await h.newShow([{ capacity: 10 }, { capacity: 10 }], 60);
-      const orderId = await order(api, showId, ticketTypeIds);
-      // The API process stops right after recording the payment, before its inline saga step.
-      await expect(
-        payOrder(api, { orderId, idempotencyKey: randomUUID(), paymentToken: 'tok_visa', now: at(30) }),
-      ).rejects.toThrow('crash');
-      return orderId;
-    },
+    arrange: async (h, api) => (await payThenCrash(h, api, 'tok_visa', at(30))).orderId,
     expected: { status: 'confirmed', sold: 2, available: 8, refunds: 0 },
   },
   {
     name: 'declined: release both lines, cancel',
     steps: ['release-lines', 'cancel-order'],
-    arrange: async (h, api) => {
-      const { showId, ticketTypeIds } = await h.newShow([{ capacity: 10 }, { capacity: 10 }], 60);
-      const orderId = await order(api, showId, ticketTypeIds);
-      await expect(
-        payOrder(api, { orderId, idempotencyKey: randomUUID(), paymentToken: 'tok_decline', now: at(30) }),
-      ).rejects.toThrow('crash');
-      return orderId;
-    },
+    arrange: async (h, api) => (await payThenCrash(h, api, 'tok_decline', at(30))).orderId,
     expected: {
       status: 'cancelled',
       cancelReason: 'payment_failed',
@@ -108,11 +106,7 @@ const scenarios: Scenario[] = [
     name: 'paid after a hold ran out: release, refund, cancel',
     steps: ['release-lines', 'refund-payment', 'record-refund', 'cancel-order'],
     arrange: async (h, api) => {
-      const { showId, ticketTypeIds } = await h.newShow([{ capacity: 10 }, { capacity: 10 }], 60);
-      const orderId = await order(api, showId, ticketTypeIds);
-      await expect(
-        payOrder(api, { orderId, idempotencyKey: randomUUID(), paymentToken: 'tok_visa', now: at(59) }),
-      ).rejects.toThrow('crash');
+      const { orderId, ticketTypeIds } = await payThenCrash(h, api, 'tok_visa', at(59));
       // One line's hold was released for expiry before the payment was seen through.
       const released = await api.writers.release(ticketTypeIds[0]!, orderId, 'expired', at(61));
       expect(released.ok).toBe(true);

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { InventoryWriters } from '../../src/commands/inventoryWriters.js';
-import { InProcessLocks } from '../../src/commands/keyedLocks.js';
 import { loadAggregate } from '../../src/commands/loadAggregate.js';
 import type { PurchaseContext } from '../../src/commands/purchaseContext.js';
 import { scheduleShow } from '../../src/commands/scheduleShow.js';
@@ -8,6 +7,7 @@ import { ShowCatalog } from '../../src/commands/showCatalog.js';
 import { inventoryDecider, inventoryStreamName } from '../../src/domain/inventory/decider.js';
 import type { EventStore } from '../../src/eventstore/eventStore.js';
 import { PostgresAdvisoryLocks } from '../../src/platform/advisoryLocks.js';
+import { InProcessLocks } from '../../src/platform/inProcessLocks.js';
 import { createPostgresPool } from '../../src/platform/postgres.js';
 import {
   type GatewayLedger,
