@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './platform/config.js';
 import { createLogger } from './platform/logger.js';
-import { allMigrations, openRuntime, startProcessor } from './runtime.js';
+import { allMigrations, openRuntime, startProcessor, startProjector } from './runtime.js';
 
 const USAGE = `Usage: flashtix <command> [options]
 
@@ -62,6 +62,7 @@ const main = async (argv: string[]): Promise<number> => {
     return 0;
   }
   const stopped = runtime.shutdown.onSignals(() => undefined);
+  if (role === 'all' || role === 'projector') startProjector(runtime);
   if (role === 'all' || role === 'processor') startProcessor(runtime);
   log.info(
     { role, eventStore: config.eventStore, embeddedDatabase: !config.databaseUrl },

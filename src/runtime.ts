@@ -16,9 +16,16 @@ import { HoldExpiry } from './process/holdExpiry.js';
 import { PurchaseProcessManager } from './process/purchaseProcessManager.js';
 import { processMigrations } from './process/schema.js';
 import { PostgresGatewayLedger, SimulatedPaymentGateway } from './process/simulatedPaymentGateway.js';
+import { ProjectionRunner } from './projections/projectionRunner.js';
+import { projectionMigrations } from './projections/readModelSchema.js';
+import { readModelProjection } from './projections/readModels/readModelProjection.js';
 
 /** Every migration of the product, in the order they apply. */
-export const allMigrations: readonly Migration[] = [...eventStoreMigrations, ...processMigrations];
+export const allMigrations: readonly Migration[] = [
+  ...eventStoreMigrations,
+  ...processMigrations,
+  ...projectionMigrations,
+];
 
 export type Runtime = {
   config: Config;
@@ -99,4 +106,17 @@ export const startProcessor = (runtime: Runtime): void => {
   expiry.start();
   runtime.shutdown.add('process manager', () => manager.stop());
   runtime.shutdown.add('hold expiry', () => expiry.stop());
+};
+
+/** The projector role: the PostgreSQL read models, single-instance. */
+export const startProjector = (runtime: Runtime): void => {
+  const runner = new ProjectionRunner({
+    pool: runtime.pool,
+    store: runtime.eventStore,
+    projection: readModelProjection(),
+    onError: (error) =>
+      runtime.log.error({ err: error, projection: runner.name }, 'projection failed; retrying'),
+  });
+  runner.start();
+  runtime.shutdown.add(`projection ${runner.name}`, () => runner.stop());
 };

@@ -81,9 +81,16 @@ export const runAsSingleInstance = async (options: {
         await pause();
         continue;
       }
-      const connectionLost = new AbortController();
-      client.on('error', () => connectionLost.abort());
-      await options.work(AbortSignal.any([options.stop, connectionLost.signal]));
+      // Ends when asked to stop or when the lock's connection is lost (either ends the lock).
+      const lost = new AbortController();
+      const abort = () => lost.abort();
+      client.on('error', abort);
+      options.stop.addEventListener('abort', abort);
+      try {
+        await options.work(lost.signal);
+      } finally {
+        options.stop.removeEventListener('abort', abort);
+      }
     } catch (error) {
       options.onError?.(error);
       await pause();

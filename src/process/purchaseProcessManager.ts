@@ -178,6 +178,8 @@ export class PurchaseProcessManager {
       return saving;
     };
     const subscription = this.options.ctx.store.subscribeToAll({ from });
+    // The lock may have been lost (or a stop asked for) while the checkpoint was being read.
+    if (lost.aborted) void subscription.close();
     lost.addEventListener('abort', () => void subscription.close(), { once: true });
     try {
       for await (const event of subscription) {

@@ -1,0 +1,18 @@
+import type pg from 'pg';
+import type { RecordedEvent } from '../eventstore/eventStore.js';
+
+/** A connection inside the runner's transaction. */
+export type Transaction = Pick<pg.PoolClient, 'query'>;
+
+/**
+ * Turns events into a read model. `apply` runs inside the transaction that also moves the
+ * projection's checkpoint, so a batch is applied exactly once or not at all. A projection whose
+ * target is not PostgreSQL (the Redis cache) makes its writes idempotent instead.
+ */
+export interface Projection {
+  readonly name: string;
+  apply(tx: Transaction, events: readonly RecordedEvent[]): Promise<void>;
+}
+
+export const streamCategory = (streamName: string): string => streamName.slice(0, streamName.indexOf('-'));
+export const streamId = (streamName: string): string => streamName.slice(streamName.indexOf('-') + 1);

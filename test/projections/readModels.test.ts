@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readOrderView } from '../../src/commands/orderView.js';
+import type { RecordedEvent } from '../../src/eventstore/eventStore.js';
+import type { Projection } from '../../src/projections/projection.js';
+import { applyBatch, ProjectionRunner } from '../../src/projections/projectionRunner.js';
+import { projectionStatus } from '../../src/projections/projectionStatus.js';
+import { READ_MODEL_SCHEMA, readModelTablesSql } from '../../src/projections/readModelSchema.js';
+import {
+  getAvailability,
+  getOrder,
+  getShow,
+  listCustomerOrders,
+  listShows,
+} from '../../src/projections/readModels/queries.js';
+import { READ_MODELS, readModelProjection } from '../../src/projections/readModels/readModelProjection.js';
+import { type Harness, purchaseHarness } from '../support/purchaseHarness.js';
+import { postgresSubject, type StoreSubject } from '../support/stores.js';
+import { runMixedWorkload, type Workload } from '../support/workload.js';
+
+const waitFor = async (what: string, predicate: () => Promise<boolean>, timeoutMs = 20_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+const TABLES = ['shows', 'ticket_types', 'availability', 'orders', 'payments', 'reservations'];
+
+describe('PostgreSQL read models', () => {
+  let subject: StoreSubject;
+  let h: Harness;
+  let workload: Workload;
+  beforeAll(async () => {
+    subject = await postgresSubject();
+    h = purchaseHarness(subject);
+    workload = await runMixedWorkload(h);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await subject?.teardown();
+  });
+  const pool = () => subject.database!.pool;
+  const caughtUp = async () =>
+    (await projectionStatus(pool(), subject.store, READ_MODELS)).eventsBehind === 0;
+
+  /** Every row of every read model table in a schema, in a stable order. */
+  const snapshot = async (schema: string) => {
+    const tables: Record<string, unknown[]> = {};
+    for (const table of TABLES)
+      tables[table] = (await pool().query(`SELECT * FROM ${schema}.${table} ORDER BY 1, 2`)).rows;
+    return tables;
+  };
+
+  /** A clean replay of the whole log into a fresh schema, batch by batch. */
+  const replayInto = async (schema: string) => {
+    await pool().query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await pool().query(readModelTablesSql(schema));
+    const projection = { ...readModelProjection(schema), name: `replay-${schema}` };
+    let from = 'start';
+    for (;;) {
+      const page = await subject.store.readAll({ from, maxCount: 200 });
+      if (page.length === 0) return;
+      await applyBatch(pool(), projection, page);
+      from = page.at(-1)!.position;
+    }
+  };
+
+  it('catches up with the log, reports its lag, and matches the write side', async () => {
+    const before = await projectionStatus(pool(), subject.store, READ_MODELS);
+    expect(before.position).toBeNull();
+    expect(before.eventsBehind).toBeGreaterThan(100);
+    expect(before.secondsBehind).toBeGreaterThanOrEqual(0);
+
+    // The first run crashes in the middle of a batch, after applying part of it.
+    let crashed = false;
+    const real = readModelProjection();
+    const crashingOnce: Projection = {
+      name: real.name,
+      apply: async (tx, events: readonly RecordedEvent[]) => {
+        if (!crashed && events.length > 4) {
+          crashed = true;
+          await real.apply(tx, events.slice(0, Math.floor(events.length / 2)));
+          throw new Error('crash in the middle of a batch');
+        }
+        await real.apply(tx, events);
+      },
+    };
+    const errors: unknown[] = [];
+    const runner = new ProjectionRunner({
+      pool: pool(),
+      store: subject.store,
+      projection: crashingOnce,
+      batchSize: 50,
+      retryMs: 50,
+      onError: (e) => errors.push(e),
+    });
+    runner.start();
+    await waitFor('the read models to catch up', caughtUp);
+    await runner.stop();
+    expect(crashed).toBe(true);
+    expect(errors.map(String)).toEqual(['Error: crash in the middle of a batch']);
+
+    // Nothing lost, nothing applied twice: the same rows as a clean replay.
+    await replayInto('read_models_replay');
+    expect(await snapshot(READ_MODEL_SCHEMA)).toEqual(await snapshot('read_models_replay'));
+
+    for (const ticketTypeId of workload.ticketTypeIds) {
+      const row = (
+        await pool().query(
+          `SELECT available, reserved, sold FROM ${READ_MODEL_SCHEMA}.availability WHERE ticket_type_id = $1`,
+          [ticketTypeId],
+        )
+      ).rows[0];
+      expect(row).toEqual(await h.figures(ticketTypeId));
+    }
+    for (const orderId of workload.orderIds) {
+      const view = (await readOrderView(subject.store, orderId))!;
+      const { createdAt: _c, ...projected } = (await getOrder(pool(), orderId))!;
+      const { createdAt: _v, ...expected } = view;
+      expect(projected).toEqual(expected);
+    }
+    const statuses = new Set(
+      (await Promise.all(workload.orderIds.map((id) => getOrder(pool(), id)))).map((o) => o!.status),
+    );
+    expect([...statuses].sort()).toEqual(['cancelled', 'confirmed', 'rejected', 'reserved']);
+    const after = await projectionStatus(pool(), subject.store, READ_MODELS);
+    expect(after).toMatchObject({ eventsBehind: 0, secondsBehind: 0 });
+  });
+
+  it('answers the catalog, availability and order queries', async () => {
+    const first = await listShows(pool(), { limit: 1 });
+    expect(first.items).toHaveLength(1);
+    expect(first.nextCursor).not.toBeNull();
+    const second = await listShows(pool(), { limit: 1, cursor: first.nextCursor! });
+    expect(second.items.map((s) => s.showId)).not.toEqual(first.items.map((s) => s.showId));
+    expect(new Set([...first.items, ...second.items].map((s) => s.showId))).toEqual(
+      new Set(workload.showIds),
+    );
+
+    const show = (await getShow(pool(), workload.showIds[0]!))!;
+    expect(show).toMatchObject({ currency: 'EUR', holdSeconds: 60, salesClosed: false });
+    expect(show.ticketTypes.map((t) => [t.priceCents, t.capacity, t.maxPerCustomer])).toEqual([
+      [4500, 40, 4],
+      [2500, 30, 10],
+    ]);
+    expect((await getShow(pool(), workload.showIds[1]!))?.salesClosed).toBe(true);
+
+    const availability = (await getAvailability(pool(), workload.showIds[0]!))!;
+    expect(availability.ticketTypes.map((t) => t.ticketTypeId)).toEqual(
+      show.ticketTypes.map((t) => t.ticketTypeId),
+    );
+    for (const t of availability.ticketTypes) expect(t.available + t.reserved + t.sold).toBe(t.capacity);
+
+    const all: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listCustomerOrders(pool(), 'customer-0', { limit: 2, cursor });
+      all.push(...page.items.map((o) => o.createdAt));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(all.length).toBe(workload.orderIds.filter((_, i) => i % 7 === 0).length);
+    expect([...all].sort().reverse()).toEqual(all);
+  });
+
+  it('runs one instance at a time; a standby takes over when the active one stops', async () => {
+    const runners = [1, 2].map(
+      () =>
+        new ProjectionRunner({
+          pool: pool(),
+          store: subject.store,
+          projection: readModelProjection(),
+          retryMs: 50,
+        }),
+    );
+    for (const r of runners) r.start();
+    const holders = async () =>
+      (
+        await pool().query(
+          "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = (hashtextextended('projection:read-models', 0) & 4294967295)::bigint::oid",
+        )
+      ).rows[0].n as number;
+    await waitFor('one runner to take the lock', async () => (await holders()) === 1);
+    await runners[0]!.stop();
+    const { showIds } = await runMixedWorkload(h, 6);
+    await waitFor(
+      'the standby to apply new events',
+      async () => (await getShow(pool(), showIds[0]!)) !== undefined && (await caughtUp()),
+    );
+    expect(await holders()).toBe(1);
+    await runners[1]!.stop();
+  });
+});
