@@ -16,6 +16,10 @@ import { HoldExpiry } from './process/holdExpiry.js';
 import { PurchaseProcessManager } from './process/purchaseProcessManager.js';
 import { processMigrations } from './process/schema.js';
 import { PostgresGatewayLedger, SimulatedPaymentGateway } from './process/simulatedPaymentGateway.js';
+import type { AvailabilityCache } from './projections/availabilityCache/availabilityCache.js';
+import { availabilityCacheProjection } from './projections/availabilityCache/availabilityCacheProjection.js';
+import { MemoryAvailabilityCache } from './projections/availabilityCache/memoryAvailabilityCache.js';
+import { RedisAvailabilityCache } from './projections/availabilityCache/redisAvailabilityCache.js';
 import { ProjectionRunner } from './projections/projectionRunner.js';
 import { projectionMigrations } from './projections/readModelSchema.js';
 import { readModelProjection } from './projections/readModels/readModelProjection.js';
@@ -33,6 +37,8 @@ export type Runtime = {
   pool: pg.Pool;
   eventStore: EventStore;
   purchase: PurchaseContext;
+  /** Redis when REDIS_URL is set, else in this process (the embedded default runs every role in one). */
+  availabilityCache: AvailabilityCache;
   databaseUrl: string;
   shutdown: Shutdown;
 };
@@ -78,7 +84,20 @@ export const openRuntime = async (config: Config, log: Logger): Promise<Runtime>
       }),
       locks: new PostgresAdvisoryLocks(lockPool),
     };
-    return { config, log, pool, eventStore, purchase, databaseUrl: database.url, shutdown };
+    const availabilityCache = config.redisUrl
+      ? new RedisAvailabilityCache(config.redisUrl)
+      : new MemoryAvailabilityCache();
+    shutdown.add('availability cache', () => availabilityCache.close());
+    return {
+      config,
+      log,
+      pool,
+      eventStore,
+      purchase,
+      availabilityCache,
+      databaseUrl: database.url,
+      shutdown,
+    };
   } catch (error) {
     await shutdown.run();
     throw error;
@@ -108,15 +127,17 @@ export const startProcessor = (runtime: Runtime): void => {
   runtime.shutdown.add('hold expiry', () => expiry.stop());
 };
 
-/** The projector role: the PostgreSQL read models, single-instance. */
+/** The projector role: the PostgreSQL read models and the availability cache, each single-instance. */
 export const startProjector = (runtime: Runtime): void => {
-  const runner = new ProjectionRunner({
-    pool: runtime.pool,
-    store: runtime.eventStore,
-    projection: readModelProjection(),
-    onError: (error) =>
-      runtime.log.error({ err: error, projection: runner.name }, 'projection failed; retrying'),
-  });
-  runner.start();
-  runtime.shutdown.add(`projection ${runner.name}`, () => runner.stop());
+  for (const projection of [readModelProjection(), availabilityCacheProjection(runtime.availabilityCache)]) {
+    const runner = new ProjectionRunner({
+      pool: runtime.pool,
+      store: runtime.eventStore,
+      projection,
+      onError: (error) =>
+        runtime.log.error({ err: error, projection: projection.name }, 'projection failed; retrying'),
+    });
+    runner.start();
+    runtime.shutdown.add(`projection ${projection.name}`, () => runner.stop());
+  }
 };

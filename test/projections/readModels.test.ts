@@ -148,7 +148,7 @@ describe('PostgreSQL read models', () => {
 
     const availability = (await getAvailability(pool(), workload.showIds[0]!))!;
     expect(availability.ticketTypes.map((t) => t.ticketTypeId)).toEqual(
-      show.ticketTypes.map((t) => t.ticketTypeId),
+      show.ticketTypes.map((t) => t.ticketTypeId).sort(),
     );
     for (const t of availability.ticketTypes) expect(t.available + t.reserved + t.sold).toBe(t.capacity);
 

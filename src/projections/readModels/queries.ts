@@ -142,7 +142,7 @@ export const getShow = async (db: pg.Pool, showId: string): Promise<Show | undef
   };
 };
 
-/** Availability of a show's ticket types from PostgreSQL (the Redis cache's fallback). */
+/** Availability of a show's ticket types (by id) from PostgreSQL: the cache's fallback. */
 export const getAvailability = async (db: pg.Pool, showId: string): Promise<Availability | undefined> => {
   const { rows } = await db.query<{
     ticket_type_id: string;
@@ -150,13 +150,7 @@ export const getAvailability = async (db: pg.Pool, showId: string): Promise<Avai
     available: number;
     reserved: number;
     sold: number;
-    ordinal: number | null;
-  }>(
-    `SELECT a.*, t.ordinal FROM ${S}.availability a
-     LEFT JOIN ${S}.ticket_types t USING (ticket_type_id)
-     WHERE a.show_id = $1 ORDER BY t.ordinal, a.ticket_type_id`,
-    [showId],
-  );
+  }>(`SELECT * FROM ${S}.availability WHERE show_id = $1 ORDER BY ticket_type_id`, [showId]);
   if (rows.length === 0) return undefined;
   return {
     showId,

@@ -1,0 +1,167 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { placeOrder } from '../../src/commands/placeOrder.js';
+import type {
+  AvailabilityCache,
+  AvailabilityChanged,
+} from '../../src/projections/availabilityCache/availabilityCache.js';
+import {
+  AVAILABILITY_CACHE,
+  availabilityCacheProjection,
+} from '../../src/projections/availabilityCache/availabilityCacheProjection.js';
+import { MemoryAvailabilityCache } from '../../src/projections/availabilityCache/memoryAvailabilityCache.js';
+import { RedisAvailabilityCache } from '../../src/projections/availabilityCache/redisAvailabilityCache.js';
+import { readAvailability } from '../../src/projections/availabilityReader.js';
+import { applyBatch, ProjectionRunner } from '../../src/projections/projectionRunner.js';
+import { projectionStatus } from '../../src/projections/projectionStatus.js';
+import { readModelProjection } from '../../src/projections/readModels/readModelProjection.js';
+import { at, type Harness, purchaseHarness } from '../support/purchaseHarness.js';
+import { postgresSubject, type StoreSubject } from '../support/stores.js';
+import { runMixedWorkload, type Workload } from '../support/workload.js';
+
+const waitFor = async (what: string, predicate: () => Promise<boolean>, timeoutMs = 20_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+const redisUrl = process.env.REDIS_URL;
+if (!redisUrl)
+  console.info(
+    'REDIS_URL is unset: the Redis availability cache tests are skipped (the in-process cache is tested).',
+  );
+
+const implementations: { name: string; create(): AvailabilityCache; skip: boolean }[] = [
+  { name: 'in-process', create: () => new MemoryAvailabilityCache(), skip: false },
+  {
+    name: 'Redis',
+    // A prefix of this file's own, so that parallel files and other users of this Redis never meet.
+    create: () =>
+      new RedisAvailabilityCache(redisUrl ?? '', {
+        prefix: `flashtix-test-${randomBytes(4).toString('hex')}:`,
+      }),
+    skip: !redisUrl,
+  },
+];
+
+describe('availability cache', () => {
+  let subject: StoreSubject;
+  let h: Harness;
+  let workload: Workload;
+  beforeAll(async () => {
+    subject = await postgresSubject();
+    h = purchaseHarness(subject);
+    workload = await runMixedWorkload(h);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await subject?.teardown();
+  });
+  const pool = () => subject.database!.pool;
+
+  for (const implementation of implementations) {
+    describe.skipIf(implementation.skip)(`${implementation.name}`, () => {
+      let cache: AvailabilityCache;
+      beforeAll(() => {
+        cache = implementation.create();
+      });
+      afterAll(async () => {
+        await cache?.clear();
+        await cache?.close();
+      });
+
+      it('follows the inventory events to the figures the write side has, and publishes changes', async () => {
+        const changes: AvailabilityChanged[] = [];
+        const unsubscribe = await cache.subscribe((change) => changes.push(change));
+        const projection = {
+          ...availabilityCacheProjection(cache),
+          name: `${AVAILABILITY_CACHE}-${implementation.name}`,
+        };
+        const runner = new ProjectionRunner({ pool: pool(), store: subject.store, projection, retryMs: 50 });
+        runner.start();
+        const caughtUp = async () =>
+          (await projectionStatus(pool(), subject.store, projection.name)).eventsBehind === 0;
+        await waitFor('the cache to catch up', caughtUp);
+        for (const [i, showId] of workload.showIds.entries()) {
+          const figures = (await cache.get(showId))!;
+          expect(figures.length).toBe(i === 0 ? 2 : 1);
+          for (const f of figures) {
+            const { available, reserved, sold } = f;
+            expect({ available, reserved, sold }).toEqual(await h.figures(f.ticketTypeId));
+          }
+        }
+        // A live change arrives on the channel with the new figures.
+        await waitFor('the catch-up changes to be published', async () => changes.length > 0);
+        const [ticketTypeId] = workload.ticketTypeIds;
+        const placed = await placeOrder(h.ctx, {
+          customerId: 'late-buyer',
+          idempotencyKey: randomUUID(),
+          request: { showId: workload.showIds[0]!, lines: [{ ticketTypeId: ticketTypeId!, quantity: 1 }] },
+          now: at(200),
+        });
+        expect(placed.ok && placed.value.order.status).toBe('reserved');
+        const expected = await h.figures(ticketTypeId!);
+        await waitFor('the live change', async () =>
+          changes.some(
+            (c) =>
+              c.ticketTypeId === ticketTypeId &&
+              c.available === expected.available &&
+              c.showId === workload.showIds[0],
+          ),
+        );
+        await runner.stop();
+        await unsubscribe();
+      });
+
+      it('a replay of the whole log, or a writer that is behind, cannot move the figures', async () => {
+        const showId = workload.showIds[0]!;
+        const before = await cache.get(showId);
+        const changes: AvailabilityChanged[] = [];
+        const unsubscribe = await cache.subscribe((change) => changes.push(change));
+        const replay = { ...availabilityCacheProjection(cache), name: `replay-${randomUUID()}` };
+        let from = 'start';
+        for (;;) {
+          const page = await subject.store.readAll({ from, maxCount: 100 });
+          if (page.length === 0) break;
+          await applyBatch(pool(), replay, page);
+          from = page.at(-1)!.position;
+        }
+        const stale = before![0]!;
+        await cache.apply(showId, stale.ticketTypeId, [{ kind: 'initialized', position: '0', capacity: 1 }]);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(await cache.get(showId)).toEqual(before);
+        expect(changes).toEqual([]);
+        await unsubscribe();
+      });
+    });
+  }
+
+  it('reads fall back to PostgreSQL when Redis cannot be reached', async () => {
+    // Bring the PostgreSQL availability read model up to date.
+    let from = 'start';
+    for (;;) {
+      const page = await subject.store.readAll({ from, maxCount: 500 });
+      if (page.length === 0) break;
+      await applyBatch(pool(), { ...readModelProjection(), name: `fallback-${randomUUID()}` }, page);
+      from = page.at(-1)!.position;
+    }
+    const unreachable = new RedisAvailabilityCache('redis://127.0.0.1:1', {
+      redis: { retryStrategy: () => null },
+    });
+    const cacheErrors: unknown[] = [];
+    const showId = workload.showIds[0]!;
+    const availability = await readAvailability(
+      { cache: unreachable, pool: pool(), onCacheError: (e) => cacheErrors.push(e) },
+      showId,
+    );
+    expect(availability?.source).toBe('postgres');
+    expect(cacheErrors.length).toBe(1);
+    for (const t of availability!.ticketTypes) {
+      const { available, reserved, sold } = t;
+      expect({ available, reserved, sold }).toEqual(await h.figures(t.ticketTypeId));
+    }
+    await unreachable.close();
+  });
+});
