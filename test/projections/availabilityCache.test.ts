@@ -62,17 +62,18 @@ describe('availability cache', () => {
   const pool = () => subject.database!.pool;
 
   for (const implementation of implementations) {
-    describe.skipIf(implementation.skip)(`${implementation.name}`, () => {
+    describe(`${implementation.name}`, () => {
+      const test = implementation.skip ? it.skip : it;
       let cache: AvailabilityCache;
       beforeAll(() => {
-        cache = implementation.create();
+        if (!implementation.skip) cache = implementation.create();
       });
       afterAll(async () => {
         await cache?.clear();
         await cache?.close();
       });
 
-      it('follows the inventory events to the figures the write side has, and publishes changes', async () => {
+      test('follows the inventory events to the figures the write side has, and publishes changes', async () => {
         const changes: AvailabilityChanged[] = [];
         const unsubscribe = await cache.subscribe((change) => changes.push(change));
         const projection = {
@@ -115,7 +116,7 @@ describe('availability cache', () => {
         await unsubscribe();
       });
 
-      it('a replay of the whole log, or a writer that is behind, cannot move the figures', async () => {
+      test('a replay of the whole log, or a writer that is behind, cannot move the figures', async () => {
         const showId = workload.showIds[0]!;
         const before = await cache.get(showId);
         const changes: AvailabilityChanged[] = [];
