@@ -1,9 +1,14 @@
 import type { AllFrom } from '../eventstore/eventStore.js';
 import type { Transaction } from './projection.js';
 
-export const readCheckpoint = async (db: Transaction, name: string): Promise<AllFrom> => {
+/** Where a projection has got to; `forUpdate` also locks its row until the transaction ends. */
+export const readCheckpoint = async (
+  db: Transaction,
+  name: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<AllFrom> => {
   const { rows } = await db.query<{ position: string }>(
-    'SELECT position FROM projection_checkpoints WHERE name = $1',
+    `SELECT position FROM projection_checkpoints WHERE name = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
     [name],
   );
   return rows[0]?.position ?? 'start';

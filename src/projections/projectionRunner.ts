@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { EventStore, RecordedEvent } from '../eventstore/eventStore.js';
+import type { AllFrom, EventStore, RecordedEvent } from '../eventstore/eventStore.js';
 import { runAsSingleInstance } from '../platform/advisoryLocks.js';
 import { batches } from './batches.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoints.js';
@@ -52,14 +52,16 @@ export class ProjectionRunner {
 
   async #follow(lost: AbortSignal): Promise<void> {
     const { pool, store, projection } = this.options;
-    const subscription = store.subscribeToAll({ from: await readCheckpoint(pool, this.name) });
+    let from = await readCheckpoint(pool, this.name);
+    const subscription = store.subscribeToAll({ from });
     const close = () => void subscription.close();
     // The lock may have been lost (or a stop asked for) while the checkpoint was being read.
     if (lost.aborted) close();
     lost.addEventListener('abort', close, { once: true });
     try {
       for await (const batch of batches(subscription, this.options.batchSize ?? 500)) {
-        await applyBatch(pool, projection, batch);
+        await applyBatch(pool, projection, batch, from);
+        from = batch.at(-1)!.position;
         this.options.onBatch?.(batch);
         if (lost.aborted) return;
       }
@@ -70,18 +72,45 @@ export class ProjectionRunner {
   }
 }
 
-/** Applies events and moves the projection's checkpoint past them, in one transaction. */
-export const applyBatch = async (pool: pg.Pool, projection: Projection, events: readonly RecordedEvent[]) => {
+export class CheckpointMovedError extends Error {
+  override readonly name = 'CheckpointMovedError';
+}
+
+/**
+ * Applies events and moves the projection's checkpoint past them, in one transaction. The
+ * checkpoint row is locked first and must still be `from` (where these events were read after):
+ * if a rebuild moved it meanwhile, nothing is applied and CheckpointMovedError tells the runner
+ * to start again from the new checkpoint.
+ */
+export const applyBatch = async (
+  pool: pg.Pool,
+  projection: Projection,
+  events: readonly RecordedEvent[],
+  from: AllFrom,
+): Promise<void> => {
   const last = events.at(-1);
   if (!last) return;
+  await inTransaction(pool, async (tx) => {
+    const current = await readCheckpoint(tx, projection.name, { forUpdate: true });
+    if (current !== from) throw new CheckpointMovedError(`${projection.name} is at ${current}, not ${from}`);
+    await projection.apply(tx, events);
+    await writeCheckpoint(tx, projection.name, last.position);
+  });
+};
+
+/** Runs `work` in a transaction on one connection: committed if it returns, rolled back if it throws. */
+export const inTransaction = async <T>(
+  pool: pg.Pool,
+  work: (tx: pg.PoolClient) => Promise<T>,
+): Promise<T> => {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     try {
-      await projection.apply(client, events);
-      await writeCheckpoint(client, projection.name, last.position);
+      const result = await work(client);
       await client.query('COMMIT');
+      return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;

@@ -126,7 +126,7 @@ describe('availability cache', () => {
         for (;;) {
           const page = await subject.store.readAll({ from, maxCount: 100 });
           if (page.length === 0) break;
-          await applyBatch(pool(), replay, page);
+          await applyBatch(pool(), replay, page, from);
           from = page.at(-1)!.position;
         }
         const stale = before![0]!;
@@ -141,11 +141,12 @@ describe('availability cache', () => {
 
   it('reads fall back to PostgreSQL when Redis cannot be reached', async () => {
     // Bring the PostgreSQL availability read model up to date.
+    const projection = { ...readModelProjection(), name: `fallback-${randomUUID()}` };
     let from = 'start';
     for (;;) {
       const page = await subject.store.readAll({ from, maxCount: 500 });
       if (page.length === 0) break;
-      await applyBatch(pool(), { ...readModelProjection(), name: `fallback-${randomUUID()}` }, page);
+      await applyBatch(pool(), projection, page, from);
       from = page.at(-1)!.position;
     }
     const unreachable = new RedisAvailabilityCache('redis://127.0.0.1:1', {

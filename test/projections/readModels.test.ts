@@ -61,7 +61,7 @@ describe('PostgreSQL read models', () => {
     for (;;) {
       const page = await subject.store.readAll({ from, maxCount: 200 });
       if (page.length === 0) return;
-      await applyBatch(pool(), projection, page);
+      await applyBatch(pool(), projection, page, from);
       from = page.at(-1)!.position;
     }
   };

@@ -250,3 +250,9 @@ export class PostgresEventStore implements EventStore {
     }, 1000).unref();
   }
 }
+
+/** How many events the store holds: for progress totals (a rebuild's), not for decisions. */
+export const countPostgresEvents = async (pool: pg.Pool): Promise<number> => {
+  const { rows } = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM es_events');
+  return Number(rows[0]?.n ?? 0);
+};
