@@ -5,7 +5,10 @@ import pg from 'pg';
 import { PostgresEventStore } from '../src/eventstore/postgres/postgresEventStore.js';
 import { startEmbeddedPostgres } from '../src/platform/embeddedPostgres.js';
 import { runMigrations } from '../src/platform/migrations.js';
+import { MemoryAvailabilityCache } from '../src/projections/availabilityCache/memoryAvailabilityCache.js';
+import { RedisAvailabilityCache } from '../src/projections/availabilityCache/redisAvailabilityCache.js';
 import { allMigrations } from '../src/runtime.js';
+import { measureRebuild, writeLog } from './rebuildThroughput.js';
 import { esHotWriter, esOptimistic, type StrategyResult } from './reservationStrategies.js';
 
 /**
@@ -16,6 +19,8 @@ import { esHotWriter, esOptimistic, type StrategyResult } from './reservationStr
 const CAPACITY = Number(process.env.BENCH_CAPACITY ?? 500);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const CALLERS = Number(process.env.BENCH_CALLERS ?? 64);
+/** Confirmed purchases in the rebuild log, 7 events each. */
+const REBUILD_ORDERS = Number(process.env.BENCH_REBUILD_ORDERS ?? 15_000);
 
 const withDatabase = async <T>(run: (url: string) => Promise<T>): Promise<T> => {
   const name = `flashtix_bench_${Date.now()}`;
@@ -43,6 +48,8 @@ const withDatabase = async <T>(run: (url: string) => Promise<T>): Promise<T> => 
   }
 };
 
+let rebuildFigures: Awaited<ReturnType<typeof measureRebuild>> | undefined;
+
 const main = async () => {
   const results = await withDatabase(async (url) => {
     const pool = new pg.Pool({ connectionString: url, max: CALLERS });
@@ -52,10 +59,24 @@ const main = async () => {
     const out: StrategyResult[] = [];
     out.push(await esOptimistic(store, CAPACITY, REQUESTS, CALLERS));
     out.push(await esHotWriter(store, CAPACITY, REQUESTS, CALLERS));
+    const writeStarted = performance.now();
+    await writeLog(store, REBUILD_ORDERS);
+    console.log(
+      `wrote the rebuild log (${REBUILD_ORDERS * 7} events) in ${((performance.now() - writeStarted) / 1000).toFixed(1)} s`,
+    );
+    const cache = process.env.REDIS_URL
+      ? new RedisAvailabilityCache(process.env.REDIS_URL, { prefix: `flashtix-bench-${Date.now()}:` })
+      : new MemoryAvailabilityCache();
+    rebuildFigures = await measureRebuild(pool, store, cache);
+    await cache.clear();
+    await cache.close();
     await store.close();
     await pool.end();
     return out;
   });
+  console.log(
+    `\nRebuild: ${rebuildFigures?.events} events; read models ${Math.round(rebuildFigures?.readModelsEventsPerSecond ?? 0)} events/s, availability cache (${process.env.REDIS_URL ? 'Redis' : 'in-process'}) ${Math.round(rebuildFigures?.cacheEventsPerSecond ?? 0)} events/s`,
+  );
   const baseline = results[0]!;
   console.log(
     `\nReservation strategies: ${REQUESTS} requests, ${CALLERS} callers, one ticket type of ${CAPACITY} seats (${cpus().length} cores)\n`,
@@ -78,7 +99,7 @@ const main = async () => {
   const file = path.join(dir, `reservation-strategies-${new Date().toISOString().replaceAll(':', '-')}.json`);
   await writeFile(
     file,
-    `${JSON.stringify({ machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) }, results }, null, 2)}\n`,
+    `${JSON.stringify({ machine: { cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) }, results, rebuild: rebuildFigures }, null, 2)}\n`,
   );
   console.log(`written to ${path.relative(process.cwd(), file)}`);
 };

@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NewEvent } from '../../src/eventstore/eventStore.js';
+import { type AuditReport, audit, type ViolationKind } from '../../src/projections/audit.js';
+import { applyBatch } from '../../src/projections/projectionRunner.js';
+import { READ_MODEL_SCHEMA } from '../../src/projections/readModelSchema.js';
+import { readModelProjection } from '../../src/projections/readModels/readModelProjection.js';
+import { at, type Harness, purchaseHarness, t0 } from '../support/purchaseHarness.js';
+import { postgresSubject, type StoreSubject } from '../support/stores.js';
+import { runMixedWorkload, type Workload } from '../support/workload.js';
+
+describe('audit', () => {
+  let subject: StoreSubject;
+  let h: Harness;
+  let workload: Workload;
+  beforeAll(async () => {
+    subject = await postgresSubject();
+    h = purchaseHarness(subject);
+    workload = await runMixedWorkload(h);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await subject?.teardown();
+  });
+  const pool = () => subject.database!.pool;
+
+  const catchUpReadModels = async () => {
+    const projection = readModelProjection();
+    const current = await pool().query('SELECT position FROM projection_checkpoints WHERE name = $1', [
+      projection.name,
+    ]);
+    let from: string = current.rows[0]?.position ?? 'start';
+    for (;;) {
+      const page = await subject.store.readAll({ from, maxCount: 500 });
+      if (page.length === 0) return;
+      await applyBatch(pool(), projection, page, from);
+      from = page.at(-1)!.position;
+    }
+  };
+  const run = (now = at(30)) => audit({ store: subject.store, pool: pool() }, { now });
+  const found = (report: AuditReport, kind: ViolationKind, text: string) =>
+    report.violations.filter(
+      (v) => v.kind === kind && (v.detail.includes(text) || v.streamName?.includes(text)),
+    );
+
+  it('passes a log made by the use cases, and finds the read models equal to it', async () => {
+    await catchUpReadModels();
+    const report = await run();
+    expect(report.violations).toEqual([]);
+    expect(report).toMatchObject({ ok: true, readModels: 'matched' });
+    expect(report.checkedEvents).toBeGreaterThan(100);
+    // The workload leaves some orders reserved: long after their holds, they count as stuck.
+    const later = await run(at(3600));
+    expect(later.violations.map((v) => v.kind)).toContain('hold_past_expiry');
+    expect(workload.orderIds.length).toBeGreaterThan(0);
+  });
+
+  const append = (stream: string, ...events: { type: string; data: Record<string, unknown> }[]) =>
+    subject.store.appendToStream(stream, events as NewEvent[]);
+
+  const inventory = async (capacity: number) => {
+    const ticketTypeId = randomUUID();
+    await append(`inventory-${ticketTypeId}`, {
+      type: 'InventoryInitialized',
+      data: {
+        ticketTypeId,
+        showId: randomUUID(),
+        capacity,
+        maxPerCustomer: 10,
+        holdSeconds: 60,
+        salesOpenAt: t0.toISOString(),
+        initializedAt: t0.toISOString(),
+      },
+    });
+    return ticketTypeId;
+  };
+  const reserved = (reservationId: string, quantity: number, expiresAt = at(60)) => ({
+    type: 'SeatsReserved',
+    data: {
+      reservationId,
+      customerId: 'c',
+      quantity,
+      reservedAt: t0.toISOString(),
+      expiresAt: expiresAt.toISOString(),
+    },
+  });
+  const order = (
+    orderId: string,
+    ticketTypeId: string,
+    ...then: { type: string; data: Record<string, unknown> }[]
+  ) =>
+    append(
+      `order-${orderId}`,
+      {
+        type: 'OrderPlaced',
+        data: {
+          orderId,
+          customerId: 'c',
+          showId: randomUUID(),
+          lines: [{ ticketTypeId, quantity: 1, unitPriceCents: 1000 }],
+          totalCents: 1000,
+          currency: 'EUR',
+          requestHash: 'h',
+          placedAt: t0.toISOString(),
+        },
+      },
+      {
+        type: 'OrderReserved',
+        data: { orderId, expiresAt: at(60).toISOString(), reservedAt: t0.toISOString() },
+      },
+      ...then,
+    );
+  const paid = (orderId: string, attemptId: string) => [
+    {
+      type: 'PaymentRequested',
+      data: {
+        orderId,
+        attemptId,
+        idempotencyKey: attemptId,
+        requestHash: 'h',
+        amountCents: 1000,
+        currency: 'EUR',
+        requestedAt: at(5).toISOString(),
+      },
+    },
+    {
+      type: 'PaymentSucceeded',
+      data: {
+        orderId,
+        attemptId,
+        chargeId: `ch_${attemptId}`,
+        amountCents: 1000,
+        succeededAt: at(6).toISOString(),
+      },
+    },
+  ];
+
+  it('catches every kind of violation written straight to the store', async () => {
+    // Oversold: two seats reserved of one.
+    const oversold = await inventory(1);
+    await append(`inventory-${oversold}`, reserved('r-over', 2));
+    // A commit after a release.
+    const illegal = await inventory(5);
+    await append(
+      `inventory-${illegal}`,
+      reserved('r-twice', 1),
+      {
+        type: 'ReservationReleased',
+        data: {
+          reservationId: 'r-twice',
+          customerId: 'c',
+          quantity: 1,
+          reason: 'cancelled',
+          releasedAt: at(2).toISOString(),
+        },
+      },
+      {
+        type: 'ReservationCommitted',
+        data: { reservationId: 'r-twice', customerId: 'c', quantity: 1, committedAt: at(3).toISOString() },
+      },
+    );
+    // Confirmed with no payment at all.
+    const unpaid = randomUUID();
+    const tt = await inventory(5);
+    await append(`inventory-${tt}`, reserved(unpaid, 1), {
+      type: 'ReservationCommitted',
+      data: { reservationId: unpaid, customerId: 'c', quantity: 1, committedAt: at(3).toISOString() },
+    });
+    await order(unpaid, tt, {
+      type: 'OrderConfirmed',
+      data: { orderId: unpaid, confirmedAt: at(7).toISOString() },
+    });
+    // Charged twice, on two attempts.
+    const twice = randomUUID();
+    await append(`payment-${twice}`, ...paid(twice, 'a1'), ...paid(twice, 'a2'));
+    // Declined and cancelled, but the seats were never given back.
+    const stuck = randomUUID();
+    await append(`inventory-${tt}`, reserved(stuck, 1));
+    await order(stuck, tt, {
+      type: 'OrderCancelled',
+      data: { orderId: stuck, reason: 'payment_failed', refunded: false, cancelledAt: at(8).toISOString() },
+    });
+    // Paid after the order was cancelled, and never refunded.
+    const late = randomUUID();
+    await order(late, tt, {
+      type: 'OrderCancelled',
+      data: { orderId: late, reason: 'expired', refunded: false, cancelledAt: at(61).toISOString() },
+    });
+    await append(`payment-${late}`, ...paid(late, 'late-1'));
+    // A hold that expired long ago and is still held.
+    const forgotten = await inventory(5);
+    await append(`inventory-${forgotten}`, reserved('r-forgotten', 1, at(-7200)));
+    // An event the inventory schema cannot read.
+    const garbled = await inventory(5);
+    await append(`inventory-${garbled}`, { type: 'SeatsReserved', data: { reservationId: 'r-garbled' } });
+    // The read models say something the log does not.
+    await catchUpReadModels();
+    await pool().query(
+      `UPDATE ${READ_MODEL_SCHEMA}.availability SET sold = sold + 1 WHERE ticket_type_id = $1`,
+      [workload.ticketTypeIds[0]],
+    );
+
+    const report = await run();
+    expect(report.ok).toBe(false);
+    expect(found(report, 'conservation', oversold)).toHaveLength(1);
+    expect(found(report, 'illegal_transition', illegal)).toHaveLength(1);
+    expect(found(report, 'confirmed_not_paid_once', unpaid)).toHaveLength(1);
+    expect(
+      found(report, 'illegal_transition', twice).length +
+        found(report, 'confirmed_not_paid_once', twice).length,
+    ).toBeGreaterThan(0);
+    expect(
+      found(report, 'confirmed_not_paid_once', `order ${twice} was charged 2 times`).length +
+        found(report, 'illegal_transition', twice).length,
+    ).toBeGreaterThan(0);
+    expect(found(report, 'not_compensated', stuck)).toHaveLength(1);
+    expect(found(report, 'not_compensated', late)).toHaveLength(1);
+    expect(found(report, 'hold_past_expiry', 'r-forgotten')).toHaveLength(1);
+    expect(found(report, 'unreadable_event', garbled)).toHaveLength(1);
+    expect(found(report, 'read_model_mismatch', workload.ticketTypeIds[0]!)).toHaveLength(1);
+    expect(report.readModels).toBe('mismatched');
+  });
+});
