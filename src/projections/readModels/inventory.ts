@@ -1,58 +1,126 @@
 import type { InventoryEvent } from '../../domain/inventory/events.js';
 import type { Transaction } from '../projection.js';
 
-/** Availability per ticket type, and every reservation with how it ended (the audit trail). */
-export const applyInventoryEvent = async (
+export type InventoryChange = { ticketTypeId: string; position: string; event: InventoryEvent };
+
+type Moves = { ticket_type_id: string; available: number; reserved: number; sold: number; position: string };
+
+/**
+ * Availability per ticket type and every reservation with how it ended (the audit trail), for a
+ * whole batch in a handful of statements: new inventories, then each ticket type's net movement,
+ * then new reservations, then the ones that ended (a reservation made and ended in one batch is
+ * inserted before it is ended).
+ */
+export const applyInventoryChanges = async (
   tx: Transaction,
   schema: string,
-  ticketTypeId: string,
-  event: InventoryEvent,
-  position: string,
+  changes: readonly InventoryChange[],
 ): Promise<void> => {
-  const move = (available: number, reserved: number, sold: number) =>
-    tx.query(
-      `UPDATE ${schema}.availability
-       SET available = available + $2, reserved = reserved + $3, sold = sold + $4, position = $5
-       WHERE ticket_type_id = $1`,
-      [ticketTypeId, available, reserved, sold, position],
-    );
-  switch (event.type) {
-    case 'InventoryInitialized':
-      await tx.query(
-        `INSERT INTO ${schema}.availability (ticket_type_id, show_id, capacity, available, reserved, sold, position)
-         VALUES ($1, $2, $3, $3, 0, 0, $4)`,
-        [ticketTypeId, event.data.showId, event.data.capacity, position],
-      );
-      return;
-    case 'SeatsReserved': {
-      const { reservationId, customerId, quantity, reservedAt, expiresAt } = event.data;
-      await move(-quantity, quantity, 0);
-      await tx.query(
-        `INSERT INTO ${schema}.reservations
-           (ticket_type_id, reservation_id, customer_id, quantity, status, reserved_at, expires_at)
-         VALUES ($1, $2, $3, $4, 'reserved', $5, $6)`,
-        [ticketTypeId, reservationId, customerId, quantity, reservedAt, expiresAt],
-      );
-      return;
+  const initialized: object[] = [];
+  const moves = new Map<string, Moves>();
+  const reserved: object[] = [];
+  const ended = new Map<string, object>();
+  const move = (
+    ticketTypeId: string,
+    position: string,
+    available: number,
+    reservedSeats: number,
+    sold: number,
+  ) => {
+    const m = moves.get(ticketTypeId) ?? {
+      ticket_type_id: ticketTypeId,
+      available: 0,
+      reserved: 0,
+      sold: 0,
+      position,
+    };
+    m.available += available;
+    m.reserved += reservedSeats;
+    m.sold += sold;
+    m.position = position;
+    moves.set(ticketTypeId, m);
+  };
+  for (const { ticketTypeId, position, event } of changes) {
+    switch (event.type) {
+      case 'InventoryInitialized':
+        initialized.push({
+          ticket_type_id: ticketTypeId,
+          show_id: event.data.showId,
+          capacity: event.data.capacity,
+          position,
+        });
+        break;
+      case 'SeatsReserved': {
+        const { reservationId, customerId, quantity, reservedAt, expiresAt } = event.data;
+        move(ticketTypeId, position, -quantity, quantity, 0);
+        reserved.push({
+          ticket_type_id: ticketTypeId,
+          reservation_id: reservationId,
+          customer_id: customerId,
+          quantity,
+          reserved_at: reservedAt,
+          expires_at: expiresAt,
+        });
+        break;
+      }
+      case 'ReservationCommitted':
+        move(ticketTypeId, position, 0, -event.data.quantity, event.data.quantity);
+        ended.set(`${ticketTypeId}/${event.data.reservationId}`, {
+          ticket_type_id: ticketTypeId,
+          reservation_id: event.data.reservationId,
+          status: 'committed',
+          release_reason: null,
+          ended_at: event.data.committedAt,
+        });
+        break;
+      case 'ReservationReleased':
+        move(ticketTypeId, position, event.data.quantity, -event.data.quantity, 0);
+        ended.set(`${ticketTypeId}/${event.data.reservationId}`, {
+          ticket_type_id: ticketTypeId,
+          reservation_id: event.data.reservationId,
+          status: 'released',
+          release_reason: event.data.reason,
+          ended_at: event.data.releasedAt,
+        });
+        break;
+      case 'SalesOpened':
+      case 'SalesClosed':
+        break; // the show's own events carry these for the catalog
     }
-    case 'ReservationCommitted':
-      await move(0, -event.data.quantity, event.data.quantity);
-      await tx.query(
-        `UPDATE ${schema}.reservations SET status = 'committed', ended_at = $3
-         WHERE ticket_type_id = $1 AND reservation_id = $2`,
-        [ticketTypeId, event.data.reservationId, event.data.committedAt],
-      );
-      return;
-    case 'ReservationReleased':
-      await move(event.data.quantity, -event.data.quantity, 0);
-      await tx.query(
-        `UPDATE ${schema}.reservations SET status = 'released', release_reason = $3, ended_at = $4
-         WHERE ticket_type_id = $1 AND reservation_id = $2`,
-        [ticketTypeId, event.data.reservationId, event.data.reason, event.data.releasedAt],
-      );
-      return;
-    case 'SalesOpened':
-    case 'SalesClosed':
-      return; // the show's own events carry these for the catalog
   }
+  if (initialized.length > 0)
+    await tx.query(
+      `INSERT INTO ${schema}.availability (ticket_type_id, show_id, capacity, available, reserved, sold, position)
+       SELECT ticket_type_id, show_id, capacity, capacity, 0, 0, position
+       FROM jsonb_to_recordset($1::jsonb) AS r(ticket_type_id uuid, show_id uuid, capacity integer, position text)`,
+      [JSON.stringify(initialized)],
+    );
+  if (moves.size > 0)
+    await tx.query(
+      `UPDATE ${schema}.availability a
+       SET available = a.available + m.available, reserved = a.reserved + m.reserved, sold = a.sold + m.sold,
+           position = m.position
+       FROM jsonb_to_recordset($1::jsonb)
+         AS m(ticket_type_id uuid, available integer, reserved integer, sold integer, position text)
+       WHERE a.ticket_type_id = m.ticket_type_id`,
+      [JSON.stringify([...moves.values()])],
+    );
+  if (reserved.length > 0)
+    await tx.query(
+      `INSERT INTO ${schema}.reservations
+         (ticket_type_id, reservation_id, customer_id, quantity, status, reserved_at, expires_at)
+       SELECT ticket_type_id, reservation_id, customer_id, quantity, 'reserved', reserved_at, expires_at
+       FROM jsonb_to_recordset($1::jsonb) AS r(ticket_type_id uuid, reservation_id text, customer_id text,
+         quantity integer, reserved_at timestamptz, expires_at timestamptz)`,
+      [JSON.stringify(reserved)],
+    );
+  if (ended.size > 0)
+    await tx.query(
+      `UPDATE ${schema}.reservations r
+       SET status = e.status, release_reason = e.release_reason, ended_at = e.ended_at
+       FROM jsonb_to_recordset($1::jsonb) AS e(ticket_type_id uuid, reservation_id text, status text,
+         release_reason text, ended_at timestamptz)
+       WHERE r.ticket_type_id = e.ticket_type_id AND r.reservation_id = e.reservation_id`,
+      [JSON.stringify([...ended.values()])],
+    );
 };

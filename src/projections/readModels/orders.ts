@@ -1,54 +1,88 @@
 import type { OrderEvent } from '../../domain/order/events.js';
 import type { Transaction } from '../projection.js';
 
-/** Orders per customer, with their lines, totals and how they ended. */
-export const applyOrderEvent = async (
-  tx: Transaction,
-  schema: string,
-  event: OrderEvent,
-  at: Date,
-): Promise<void> => {
-  const set = (assignments: string, values: unknown[]) =>
-    tx.query(`UPDATE ${schema}.orders SET ${assignments}, updated_at = $2 WHERE order_id = $1`, [
-      event.data.orderId,
-      at,
-      ...values,
-    ]);
-  switch (event.type) {
-    case 'OrderPlaced': {
+export type OrderChange = { event: OrderEvent; at: Date };
+
+type OrderRow = {
+  order_id: string;
+  status?: string;
+  expires_at?: string;
+  reject_reason?: string;
+  cancel_reason?: string;
+  refunded?: boolean;
+  updated_at: string;
+};
+
+/**
+ * Orders per customer, for a whole batch: new orders in one insert, then each order's latest
+ * state in one update. An order only moves forward (placed → reserved or rejected → confirmed or
+ * cancelled), so folding a batch's events per order gives what applying them one by one would.
+ */
+export const applyOrderChanges = async (tx: Transaction, schema: string, changes: readonly OrderChange[]) => {
+  const placed: object[] = [];
+  const updates = new Map<string, OrderRow>();
+  for (const { event, at } of changes) {
+    if (event.type === 'OrderPlaced') {
       const o = event.data;
-      await tx.query(
-        `INSERT INTO ${schema}.orders
-           (order_id, customer_id, show_id, status, lines, total_cents, currency, created_at, updated_at)
-         VALUES ($1, $2, $3, 'placed', $4, $5, $6, $7, $8)`,
-        [
-          o.orderId,
-          o.customerId,
-          o.showId,
-          JSON.stringify(o.lines),
-          o.totalCents,
-          o.currency,
-          o.placedAt,
-          at,
-        ],
-      );
-      return;
+      placed.push({
+        order_id: o.orderId,
+        customer_id: o.customerId,
+        show_id: o.showId,
+        lines: o.lines,
+        total_cents: o.totalCents,
+        currency: o.currency,
+        created_at: o.placedAt,
+        updated_at: at.toISOString(),
+      });
+      continue;
     }
-    case 'OrderReserved':
-      await set(`status = 'reserved', expires_at = $3`, [event.data.expiresAt]);
-      return;
-    case 'OrderRejected':
-      await set(`status = 'rejected', reject_reason = $3`, [event.data.reason]);
-      return;
-    case 'OrderConfirmed':
-      await set(`status = 'confirmed'`, []);
-      return;
-    case 'OrderCancelled':
-      // A refund recorded on the payment before the cancellation already set refunded.
-      await set(`status = 'cancelled', cancel_reason = $3, refunded = refunded OR $4`, [
-        event.data.reason,
-        event.data.refunded,
-      ]);
-      return;
+    const row = updates.get(event.data.orderId) ?? {
+      order_id: event.data.orderId,
+      updated_at: at.toISOString(),
+    };
+    row.updated_at = at.toISOString();
+    switch (event.type) {
+      case 'OrderReserved':
+        row.status = 'reserved';
+        row.expires_at = event.data.expiresAt;
+        break;
+      case 'OrderRejected':
+        row.status = 'rejected';
+        row.reject_reason = event.data.reason;
+        break;
+      case 'OrderConfirmed':
+        row.status = 'confirmed';
+        break;
+      case 'OrderCancelled':
+        row.status = 'cancelled';
+        row.cancel_reason = event.data.reason;
+        row.refunded = event.data.refunded;
+        break;
+    }
+    updates.set(event.data.orderId, row);
   }
+  if (placed.length > 0)
+    await tx.query(
+      `INSERT INTO ${schema}.orders
+         (order_id, customer_id, show_id, status, lines, total_cents, currency, created_at, updated_at)
+       SELECT order_id, customer_id, show_id, 'placed', lines, total_cents, currency, created_at, updated_at
+       FROM jsonb_to_recordset($1::jsonb) AS o(order_id uuid, customer_id text, show_id uuid, lines jsonb,
+         total_cents bigint, currency text, created_at timestamptz, updated_at timestamptz)`,
+      [JSON.stringify(placed)],
+    );
+  if (updates.size > 0)
+    await tx.query(
+      `UPDATE ${schema}.orders o
+       SET status = coalesce(u.status, o.status),
+           expires_at = coalesce(u.expires_at, o.expires_at),
+           reject_reason = coalesce(u.reject_reason, o.reject_reason),
+           cancel_reason = coalesce(u.cancel_reason, o.cancel_reason),
+           -- A refund recorded on the payment before the cancellation already set refunded.
+           refunded = o.refunded OR coalesce(u.refunded, false),
+           updated_at = u.updated_at
+       FROM jsonb_to_recordset($1::jsonb) AS u(order_id uuid, status text, expires_at timestamptz,
+         reject_reason text, cancel_reason text, refunded boolean, updated_at timestamptz)
+       WHERE o.order_id = u.order_id`,
+      [JSON.stringify([...updates.values()])],
+    );
 };

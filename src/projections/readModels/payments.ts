@@ -1,54 +1,106 @@
 import type { PaymentEvent } from '../../domain/payment/events.js';
 import type { Transaction } from '../projection.js';
 
-/** Payment attempts, and the payment summary each order shows. */
-export const applyPaymentEvent = async (
+type AttemptRow = {
+  attempt_id: string;
+  order_id: string;
+  requested: boolean;
+  status?: string;
+  amount_cents?: number;
+  currency?: string;
+  requested_at?: string;
+  charge_id?: string | null;
+  reason?: string | null;
+  retryable?: boolean | null;
+  settled_at?: string | null;
+  refunded_at?: string;
+};
+
+/**
+ * Payment attempts and the payment summary each order shows, for a whole batch: each attempt's
+ * events are folded in order (an attempt failed before charging may be requested again), then
+ * written in one statement, then the summaries of the orders they touched are recomputed.
+ */
+export const applyPaymentEvents = async (
   tx: Transaction,
   schema: string,
-  event: PaymentEvent,
-): Promise<void> => {
-  const summarize = (status: string, extra = '') =>
-    tx.query(
-      `UPDATE ${schema}.orders SET payment_status = $2, ${extra}
-         payment_attempts = (SELECT count(*) FROM ${schema}.payments WHERE order_id = $1)
-       WHERE order_id = $1`,
-      [event.data.orderId, status],
-    );
-  switch (event.type) {
-    case 'PaymentRequested': {
-      const p = event.data;
-      // A retried attempt (one that failed before charging) is requested again under its id.
-      await tx.query(
-        `INSERT INTO ${schema}.payments (attempt_id, order_id, status, amount_cents, currency, requested_at)
-         VALUES ($1, $2, 'pending', $3, $4, $5)
-         ON CONFLICT (attempt_id) DO UPDATE SET status = 'pending', reason = NULL, retryable = NULL,
-           settled_at = NULL, requested_at = excluded.requested_at`,
-        [p.attemptId, p.orderId, p.amountCents, p.currency, p.requestedAt],
-      );
-      await summarize('pending');
-      return;
+  events: readonly PaymentEvent[],
+) => {
+  const attempts = new Map<string, AttemptRow>();
+  for (const event of events) {
+    const { attemptId, orderId } = event.data;
+    const row = attempts.get(attemptId) ?? { attempt_id: attemptId, order_id: orderId, requested: false };
+    switch (event.type) {
+      case 'PaymentRequested':
+        Object.assign(row, {
+          requested: true,
+          status: 'pending',
+          amount_cents: event.data.amountCents,
+          currency: event.data.currency,
+          requested_at: event.data.requestedAt,
+          reason: null,
+          retryable: null,
+          settled_at: null,
+        });
+        break;
+      case 'PaymentSucceeded':
+        Object.assign(row, {
+          status: 'succeeded',
+          charge_id: event.data.chargeId,
+          settled_at: event.data.succeededAt,
+        });
+        break;
+      case 'PaymentFailed':
+        Object.assign(row, {
+          status: 'failed',
+          reason: event.data.reason,
+          retryable: event.data.retryable,
+          settled_at: event.data.failedAt,
+        });
+        break;
+      case 'PaymentRefunded':
+        row.refunded_at = event.data.refundedAt;
+        break;
     }
-    case 'PaymentSucceeded':
-      await tx.query(
-        `UPDATE ${schema}.payments SET status = 'succeeded', charge_id = $2, settled_at = $3 WHERE attempt_id = $1`,
-        [event.data.attemptId, event.data.chargeId, event.data.succeededAt],
-      );
-      await summarize('succeeded');
-      return;
-    case 'PaymentFailed':
-      await tx.query(
-        `UPDATE ${schema}.payments SET status = 'failed', reason = $2, retryable = $3, settled_at = $4
-         WHERE attempt_id = $1`,
-        [event.data.attemptId, event.data.reason, event.data.retryable, event.data.failedAt],
-      );
-      await summarize('failed');
-      return;
-    case 'PaymentRefunded':
-      await tx.query(`UPDATE ${schema}.payments SET refunded_at = $2 WHERE attempt_id = $1`, [
-        event.data.attemptId,
-        event.data.refundedAt,
-      ]);
-      await summarize('refunded', 'refunded = true,');
-      return;
+    attempts.set(attemptId, row);
   }
+  if (attempts.size === 0) return;
+  const rows = [...attempts.values()];
+  const recordset = `jsonb_to_recordset($1::jsonb) AS p(attempt_id text, order_id uuid, requested boolean, status text,
+    amount_cents bigint, currency text, requested_at timestamptz, charge_id text, reason text, retryable boolean,
+    settled_at timestamptz, refunded_at timestamptz)`;
+  // A field the batch set to null (a retried attempt's old failure) is set; one it did not mention is kept.
+  const keepOrSet = (column: string) =>
+    `${column} = CASE WHEN p.requested OR p.${column} IS NOT NULL THEN p.${column} ELSE a.${column} END`;
+  await tx.query(
+    `INSERT INTO ${schema}.payments (attempt_id, order_id, status, amount_cents, currency, requested_at)
+     SELECT attempt_id, order_id, status, amount_cents, currency, requested_at FROM ${recordset}
+     WHERE requested
+     ON CONFLICT (attempt_id) DO NOTHING`,
+    [JSON.stringify(rows)],
+  );
+  await tx.query(
+    `UPDATE ${schema}.payments a
+     SET status = coalesce(p.status, a.status),
+         requested_at = coalesce(p.requested_at, a.requested_at),
+         charge_id = coalesce(p.charge_id, a.charge_id),
+         ${keepOrSet('reason')}, ${keepOrSet('retryable')}, ${keepOrSet('settled_at')},
+         refunded_at = coalesce(p.refunded_at, a.refunded_at)
+     FROM ${recordset}
+     WHERE a.attempt_id = p.attempt_id`,
+    [JSON.stringify(rows)],
+  );
+  await tx.query(
+    `UPDATE ${schema}.orders o
+     SET payment_status = s.status, payment_attempts = s.attempts, refunded = o.refunded OR s.refunded
+     FROM (
+       SELECT order_id, count(*)::integer AS attempts, bool_or(refunded_at IS NOT NULL) AS refunded,
+         CASE WHEN bool_or(refunded_at IS NOT NULL) THEN 'refunded'
+              WHEN bool_or(status = 'succeeded') THEN 'succeeded'
+              ELSE (array_agg(status ORDER BY requested_at DESC))[1] END AS status
+       FROM ${schema}.payments WHERE order_id = ANY($1::uuid[]) GROUP BY order_id
+     ) s
+     WHERE o.order_id = s.order_id`,
+    [[...new Set(rows.map((r) => r.order_id))]],
+  );
 };

@@ -1,49 +1,62 @@
 import { inventoryEventSchema } from '../../domain/inventory/events.js';
 import { orderEventSchema } from '../../domain/order/events.js';
-import { paymentEventSchema } from '../../domain/payment/events.js';
-import { showEventSchema } from '../../domain/show/events.js';
+import { type PaymentEvent, paymentEventSchema } from '../../domain/payment/events.js';
+import { type ShowEvent, showEventSchema } from '../../domain/show/events.js';
 import type { RecordedEvent } from '../../eventstore/eventStore.js';
 import { type Projection, streamCategory, streamId, type Transaction } from '../projection.js';
 import { READ_MODEL_SCHEMA } from '../readModelSchema.js';
 import { applyShowEvent } from './catalog.js';
-import { applyInventoryEvent } from './inventory.js';
-import { applyOrderEvent } from './orders.js';
-import { applyPaymentEvent } from './payments.js';
+import { applyInventoryChanges, type InventoryChange } from './inventory.js';
+import { applyOrderChanges, type OrderChange } from './orders.js';
+import { applyPaymentEvents } from './payments.js';
 
 export const READ_MODELS = 'read-models';
 
 /**
  * Every PostgreSQL read model in one projection: shows and ticket types, availability,
  * reservations, orders and payments, kept in one schema so a rebuild can swap them together.
- * Events it does not know (other categories, newer types) are passed over.
+ * A batch is sorted by kind and each kind written in a few set-based statements; orders go
+ * before payments, whose summaries they carry. Events it does not know are passed over.
  */
 export const readModelProjection = (schema: string = READ_MODEL_SCHEMA): Projection => ({
   name: READ_MODELS,
   apply: async (tx: Transaction, events: readonly RecordedEvent[]) => {
+    const shows: ShowEvent[] = [];
+    const inventory: InventoryChange[] = [];
+    const orders: OrderChange[] = [];
+    const payments: PaymentEvent[] = [];
     for (const event of events) {
       switch (streamCategory(event.streamName)) {
         case 'show': {
           const parsed = showEventSchema.safeParse(event);
-          if (parsed.success) await applyShowEvent(tx, schema, parsed.data);
+          if (parsed.success) shows.push(parsed.data);
           break;
         }
         case 'inventory': {
           const parsed = inventoryEventSchema.safeParse(event);
           if (parsed.success)
-            await applyInventoryEvent(tx, schema, streamId(event.streamName), parsed.data, event.position);
+            inventory.push({
+              ticketTypeId: streamId(event.streamName),
+              position: event.position,
+              event: parsed.data,
+            });
           break;
         }
         case 'order': {
           const parsed = orderEventSchema.safeParse(event);
-          if (parsed.success) await applyOrderEvent(tx, schema, parsed.data, event.createdAt);
+          if (parsed.success) orders.push({ event: parsed.data, at: event.createdAt });
           break;
         }
         case 'payment': {
           const parsed = paymentEventSchema.safeParse(event);
-          if (parsed.success) await applyPaymentEvent(tx, schema, parsed.data);
+          if (parsed.success) payments.push(parsed.data);
           break;
         }
       }
     }
+    for (const show of shows) await applyShowEvent(tx, schema, show);
+    if (inventory.length > 0) await applyInventoryChanges(tx, schema, inventory);
+    if (orders.length > 0) await applyOrderChanges(tx, schema, orders);
+    if (payments.length > 0) await applyPaymentEvents(tx, schema, payments);
   },
 });
