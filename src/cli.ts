@@ -62,7 +62,7 @@ const main = async (argv: string[]): Promise<number> => {
     return 0;
   }
   const stopped = runtime.shutdown.onSignals(() => undefined);
-  if (role === 'all' || role === 'projector') startProjector(runtime);
+  if (role === 'all' || role === 'projector') await startProjector(runtime);
   if (role === 'all' || role === 'processor') startProcessor(runtime);
   log.info(
     { role, eventStore: config.eventStore, embeddedDatabase: !config.databaseUrl },

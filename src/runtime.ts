@@ -17,9 +17,13 @@ import { PurchaseProcessManager } from './process/purchaseProcessManager.js';
 import { processMigrations } from './process/schema.js';
 import { PostgresGatewayLedger, SimulatedPaymentGateway } from './process/simulatedPaymentGateway.js';
 import type { AvailabilityCache } from './projections/availabilityCache/availabilityCache.js';
-import { availabilityCacheProjection } from './projections/availabilityCache/availabilityCacheProjection.js';
+import {
+  AVAILABILITY_CACHE,
+  availabilityCacheProjection,
+} from './projections/availabilityCache/availabilityCacheProjection.js';
 import { MemoryAvailabilityCache } from './projections/availabilityCache/memoryAvailabilityCache.js';
 import { RedisAvailabilityCache } from './projections/availabilityCache/redisAvailabilityCache.js';
+import { writeCheckpoint } from './projections/checkpoints.js';
 import { ProjectionRunner } from './projections/projectionRunner.js';
 import { projectionMigrations } from './projections/readModelSchema.js';
 import { readModelProjection } from './projections/readModels/readModelProjection.js';
@@ -128,7 +132,10 @@ export const startProcessor = (runtime: Runtime): void => {
 };
 
 /** The projector role: the PostgreSQL read models and the availability cache, each single-instance. */
-export const startProjector = (runtime: Runtime): void => {
+export const startProjector = async (runtime: Runtime): Promise<void> => {
+  // An in-process cache starts empty with every process: it replays the log from the start.
+  if (runtime.availabilityCache instanceof MemoryAvailabilityCache)
+    await writeCheckpoint(runtime.pool, AVAILABILITY_CACHE, 'start');
   for (const projection of [readModelProjection(), availabilityCacheProjection(runtime.availabilityCache)]) {
     const runner = new ProjectionRunner({
       pool: runtime.pool,

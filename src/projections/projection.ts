@@ -11,6 +11,13 @@ export type Transaction = Pick<pg.PoolClient, 'query'>;
  */
 export interface Projection {
   readonly name: string;
+  /**
+   * False for a projection whose target is not PostgreSQL: its batch is applied first (its
+   * writes must be idempotent), then the checkpoint is moved by compare-and-set, so that no
+   * transaction stays open while another system answers. (An open transaction id holds back
+   * what every `$all` reader of the PostgreSQL store sees.)
+   */
+  readonly transactional?: boolean;
   apply(tx: Transaction, events: readonly RecordedEvent[]): Promise<void>;
 }
 

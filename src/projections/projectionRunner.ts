@@ -2,7 +2,16 @@ import type pg from 'pg';
 import type { AllFrom, EventStore, RecordedEvent } from '../eventstore/eventStore.js';
 import { runAsSingleInstance } from '../platform/advisoryLocks.js';
 import { batches } from './batches.js';
-import { readCheckpoint, writeCheckpoint } from './checkpoints.js';
+import {
+  CheckpointMovedError,
+  lockCheckpoint,
+  moveCheckpoint,
+  readCheckpoint,
+  writeCheckpoint,
+} from './checkpoints.js';
+
+export { CheckpointMovedError };
+
 import type { Projection } from './projection.js';
 
 export type ProjectionRunnerOptions = {
@@ -72,10 +81,6 @@ export class ProjectionRunner {
   }
 }
 
-export class CheckpointMovedError extends Error {
-  override readonly name = 'CheckpointMovedError';
-}
-
 /**
  * Applies events and moves the projection's checkpoint past them, in one transaction. The
  * checkpoint row is locked first and must still be `from` (where these events were read after):
@@ -90,8 +95,13 @@ export const applyBatch = async (
 ): Promise<void> => {
   const last = events.at(-1);
   if (!last) return;
+  if (projection.transactional === false) {
+    await projection.apply(pool, events);
+    await moveCheckpoint(pool, projection.name, from, last.position);
+    return;
+  }
   await inTransaction(pool, async (tx) => {
-    const current = await readCheckpoint(tx, projection.name, { forUpdate: true });
+    const current = await lockCheckpoint(tx, projection.name);
     if (current !== from) throw new CheckpointMovedError(`${projection.name} is at ${current}, not ${from}`);
     await projection.apply(tx, events);
     await writeCheckpoint(tx, projection.name, last.position);

@@ -5,7 +5,13 @@ import {
   AVAILABILITY_CACHE,
   availabilityCacheProjection,
 } from './availabilityCache/availabilityCacheProjection.js';
-import { readCheckpoint, writeCheckpoint } from './checkpoints.js';
+import {
+  CheckpointMovedError,
+  lockCheckpoint,
+  moveCheckpoint,
+  readCheckpoint,
+  writeCheckpoint,
+} from './checkpoints.js';
 import type { Projection } from './projection.js';
 import { inTransaction } from './projectionRunner.js';
 import { READ_MODEL_SCHEMA, readModelTablesSql } from './readModelSchema.js';
@@ -61,7 +67,7 @@ const rebuildReadModels = async (deps: RebuildDeps, onPage: (count: number) => v
   const applyToShadow = (events: RecordedEvent[]) => inTransaction(pool, (tx) => shadow.apply(tx, events));
   const replayed = await replay(store, 'start', applyToShadow, onPage);
   await inTransaction(pool, async (tx) => {
-    await readCheckpoint(tx, READ_MODELS, { forUpdate: true });
+    await lockCheckpoint(tx, READ_MODELS);
     let position = replayed;
     for (;;) {
       const page = await store.readAll({ from: position, maxCount: PAGE });
@@ -73,29 +79,62 @@ const rebuildReadModels = async (deps: RebuildDeps, onPage: (count: number) => v
     await tx.query(`DROP SCHEMA IF EXISTS ${RETIRED} CASCADE`);
     await tx.query(`ALTER SCHEMA ${READ_MODEL_SCHEMA} RENAME TO ${RETIRED}`);
     await tx.query(`ALTER SCHEMA ${SHADOW} RENAME TO ${READ_MODEL_SCHEMA}`);
-    if (position !== 'start') await writeCheckpoint(tx, READ_MODELS, position);
-    else await tx.query('DELETE FROM projection_checkpoints WHERE name = $1', [READ_MODELS]);
+    await writeCheckpoint(tx, READ_MODELS, position);
   });
   // Readers still on the old tables finish first: DROP waits for their locks.
   await pool.query(`DROP SCHEMA IF EXISTS ${RETIRED} CASCADE`);
 };
 
 /**
- * Rebuilds the availability cache: holding its checkpoint's row (pausing its live runner), clears
- * the cache, replays the log into it and moves the checkpoint. Reads meanwhile fall back to
- * PostgreSQL for shows the cache does not hold yet.
+ * Rebuilds the availability cache: clears it, sends its checkpoint back to the start, and replays
+ * the log into it, moving the checkpoint page by page by compare-and-set. A live runner meanwhile
+ * finds its checkpoint moved and replays from the start too: the cache's position guard lets each
+ * change count once whoever applies it, and changes to a ticket type it has not seen initialized
+ * (cleared under a runner's feet) are ignored until its initialization is replayed.
  */
 const rebuildAvailabilityCache = async (
   deps: RebuildDeps,
   onPage: (count: number) => void,
 ): Promise<void> => {
   const projection = availabilityCacheProjection(deps.cache);
+  await deps.cache.clear();
   await inTransaction(deps.pool, async (tx) => {
-    await readCheckpoint(tx, AVAILABILITY_CACHE, { forUpdate: true });
-    await deps.cache.clear();
-    const position = await replay(deps.store, 'start', (events) => projection.apply(tx, events), onPage);
-    if (position !== 'start') await writeCheckpoint(tx, AVAILABILITY_CACHE, position);
+    await lockCheckpoint(tx, AVAILABILITY_CACHE);
+    await writeCheckpoint(tx, AVAILABILITY_CACHE, 'start');
   });
+  let from: AllFrom = 'start';
+  for (;;) {
+    const page = await deps.store.readAll({ from, maxCount: PAGE });
+    if (page.length === 0) return;
+    await projection.apply(deps.pool, page);
+    const to = page.at(-1)!.position;
+    try {
+      await moveCheckpoint(deps.pool, AVAILABILITY_CACHE, from, to);
+      from = to;
+    } catch (error) {
+      if (!(error instanceof CheckpointMovedError)) throw error;
+      // The live runner moved it: go on from wherever that is, if it is further.
+      const current = await readCheckpoint(deps.pool, AVAILABILITY_CACHE);
+      from = current !== 'start' && current > to ? current : to;
+    }
+    onPage(page.length);
+  }
+};
+
+/** One rebuild of a projection at a time: a second would drop the schema the first is filling. */
+const withRebuildLock = async <T>(pool: pg.Pool, name: string, work: () => Promise<T>): Promise<T> => {
+  const client = await pool.connect();
+  try {
+    const { rows } = await client.query<{ locked: boolean }>(
+      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
+      [`rebuild:${name}`],
+    );
+    if (!rows[0]?.locked) throw new Error(`a rebuild of ${name} is already running`);
+    return await work();
+  } finally {
+    // Ending the session releases the lock whatever happened.
+    client.release(true);
+  }
 };
 
 /** Rebuilds the named projections (all when none are named) from the log, reporting progress. */
@@ -119,8 +158,9 @@ export const rebuild = async (
         eventsPerSecond: done / (seconds || 1e-9),
       });
     };
-    if (name === READ_MODELS) await rebuildReadModels(deps, onPage);
-    else await rebuildAvailabilityCache(deps, onPage);
+    await withRebuildLock(deps.pool, name, () =>
+      name === READ_MODELS ? rebuildReadModels(deps, onPage) : rebuildAvailabilityCache(deps, onPage),
+    );
     const seconds = (performance.now() - started) / 1000;
     results.push({ projection: name, events: done, seconds, eventsPerSecond: done / (seconds || 1e-9) });
   }

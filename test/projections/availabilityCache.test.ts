@@ -149,9 +149,8 @@ describe('availability cache', () => {
       await applyBatch(pool(), projection, page, from);
       from = page.at(-1)!.position;
     }
-    const unreachable = new RedisAvailabilityCache('redis://127.0.0.1:1', {
-      redis: { retryStrategy: () => null },
-    });
+    // The production settings: the client keeps trying to reconnect in the background.
+    const unreachable = new RedisAvailabilityCache('redis://127.0.0.1:1');
     const cacheErrors: unknown[] = [];
     const showId = workload.showIds[0]!;
     const availability = await readAvailability(

@@ -176,14 +176,18 @@ describe('PostgreSQL read models', () => {
           retryMs: 50,
         }),
     );
-    for (const r of runners) r.start();
     const holders = async () =>
       (
         await pool().query(
           "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = (hashtextextended('projection:read-models', 0) & 4294967295)::bigint::oid",
         )
       ).rows[0].n as number;
-    await waitFor('one runner to take the lock', async () => (await holders()) === 1);
+    // The first takes the lock before the second starts, so it is the one stopped below.
+    runners[0]!.start();
+    await waitFor('the first runner to take the lock', async () => (await holders()) === 1);
+    runners[1]!.start();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await holders()).toBe(1);
     await runners[0]!.stop();
     const { showIds } = await runMixedWorkload(h, 6);
     await waitFor(

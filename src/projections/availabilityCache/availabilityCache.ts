@@ -41,9 +41,13 @@ export const applyChanges = (
   changes: readonly FiguresChange[],
 ): TicketTypeFigures | undefined => {
   let figures = current ?? { ticketTypeId, capacity: 0, available: 0, reserved: 0, sold: 0, position: '' };
+  let initialized = current !== undefined;
   let changed = false;
   for (const change of changes) {
     if (change.position <= figures.position) continue;
+    // Seats moving on a ticket type not initialized here (a cleared cache) would count from zero.
+    if (change.kind === 'moved' && !initialized) continue;
+    initialized = true;
     changed = true;
     figures =
       change.kind === 'initialized'

@@ -26,11 +26,12 @@ const changeOf = (event: RecordedEvent): FiguresChange | undefined => {
 
 /**
  * Keeps the availability cache from the inventory events: one guarded update per ticket type per
- * batch. The cache is not in the checkpoint's transaction; its position guard makes a batch that
- * is applied again after a crash change nothing.
+ * batch. The cache is not in a transaction with its checkpoint; its position guard makes a batch
+ * applied again after a crash change nothing.
  */
 export const availabilityCacheProjection = (cache: AvailabilityCache): Projection => ({
   name: AVAILABILITY_CACHE,
+  transactional: false,
   apply: async (_tx, events) => {
     const byTicketType = new Map<string, FiguresChange[]>();
     for (const event of events) {
@@ -45,9 +46,10 @@ export const availabilityCacheProjection = (cache: AvailabilityCache): Projectio
       byTicketType.set(ticketTypeId, changes);
     }
     for (const [ticketTypeId, changes] of byTicketType) {
+      // A ticket type whose initialization this cache never saw (it was cleared, or lost its data):
+      // nothing to add to. Reads of its show fall back to PostgreSQL until a rebuild.
       const showId = await cache.showOf(ticketTypeId);
-      if (!showId) throw new Error(`the cache has no show for ticket type ${ticketTypeId}; rebuild it`);
-      await cache.apply(showId, ticketTypeId, changes);
+      if (showId) await cache.apply(showId, ticketTypeId, changes);
     }
   },
 });

@@ -14,10 +14,12 @@ local f
 if raw then f = cjson.decode(raw) else
   f = { ticketTypeId = ARGV[1], capacity = 0, available = 0, reserved = 0, sold = 0, position = '' }
 end
+local initialized = raw ~= false and raw ~= nil
 local changed = false
 for i = 4, #ARGV, 5 do
   local position = ARGV[i + 1]
-  if position > f.position then
+  if position > f.position and (initialized or ARGV[i] == 'initialized') then
+    initialized = true
     if ARGV[i] == 'initialized' then
       f.capacity = tonumber(ARGV[i + 2]); f.available = f.capacity; f.reserved = 0; f.sold = 0
     else
@@ -40,7 +42,7 @@ return 1
  * A command fails after one reconnection attempt instead of waiting in a queue while Redis is
  * down, so that reads fall back to PostgreSQL at once; the client keeps reconnecting meanwhile.
  */
-const FAIL_FAST: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 2000 };
+const FAIL_FAST: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 1000 };
 
 type ApplyCommand = (key: string, ...args: (string | number)[]) => Promise<number>;
 
@@ -92,13 +94,16 @@ export class RedisAvailabilityCache implements AvailabilityCache {
   }
 
   async get(showId: string): Promise<TicketTypeFigures[] | undefined> {
+    // While disconnected, answer at once so that the reader falls back instead of waiting.
+    if (this.#redis.status !== 'ready') throw new Error(`Redis is ${this.#redis.status}`);
     const fields = await this.#redis.hgetall(`availability:show:${showId}`);
     const figures = Object.values(fields).map((raw) => JSON.parse(raw) as TicketTypeFigures);
     return figures.length > 0 ? figures : undefined;
   }
 
   async subscribe(listener: (change: AvailabilityChanged) => void): Promise<() => Promise<void>> {
-    const subscriber = new Redis(this.url, { ...FAIL_FAST, ...this.options.redis });
+    // No command timeout here: a subscription waits for messages as long as it lives.
+    const subscriber = new Redis(this.url, { connectTimeout: 2000, ...this.options.redis });
     subscriber.on('error', () => undefined);
     this.#subscribers.add(subscriber);
     subscriber.on('message', (_channel: string, message: string) => {
