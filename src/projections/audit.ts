@@ -189,6 +189,29 @@ export const audit = async (
     if (!parsed.success) return report('unreadable_event', event, parsed.error.message);
     const e = parsed.data;
     const state = payments.get(e.data.orderId) ?? paymentDecider.initialState();
+    if (e.type === 'PaymentRequested') {
+      const attempt = state.attempts.get(e.data.attemptId);
+      const others = [...state.attempts.values()].filter((a) => a.attemptId !== e.data.attemptId);
+      if (attempt && !(attempt.status === 'failed' && attempt.retryable))
+        report(
+          'illegal_transition',
+          event,
+          `attempt ${e.data.attemptId} requested again while ${attempt.status}`,
+        );
+      if (state.succeededAttemptId !== undefined || others.some((a) => a.status === 'pending'))
+        report(
+          'illegal_transition',
+          event,
+          `attempt ${e.data.attemptId} requested while the order is paid or being paid`,
+        );
+      const order = orders.get(e.data.orderId);
+      if (order && order.status !== 'none' && order.order.totalCents !== e.data.amountCents)
+        report(
+          'illegal_transition',
+          event,
+          `attempt ${e.data.attemptId} asks ${e.data.amountCents}, the order costs ${order.order.totalCents}`,
+        );
+    }
     if (e.type === 'PaymentSucceeded') {
       if (state.attempts.get(e.data.attemptId)?.status !== 'pending')
         report('illegal_transition', event, `attempt ${e.data.attemptId} succeeded without being pending`);
@@ -258,12 +281,10 @@ export const audit = async (
             `confirmed order ${orderId} does not hold its seats of ${line.ticketTypeId}`,
           );
     } else {
+      // The saga needs a moment after a payment (to confirm or refund) and after an order ends
+      // (to give back holds a racing retry took): only what is still open after the grace counts.
       const unsettledFor = paidAt.has(orderId) ? now - Date.parse(paidAt.get(orderId)!) : 0;
-      if (
-        paid > 0 &&
-        !payment?.refunded &&
-        (order.status !== 'reserved' || unsettledFor > (options.settleGraceMs ?? 60_000))
-      )
+      if (paid > 0 && !payment?.refunded && unsettledFor > (options.settleGraceMs ?? 60_000))
         report(
           'not_compensated',
           undefined,
@@ -271,8 +292,12 @@ export const audit = async (
         );
       if (order.status === 'cancelled' || order.status === 'rejected')
         for (const line of order.order.lines) {
-          const status = reservationOf(line.ticketTypeId, orderId)?.status;
-          if (status === 'reserved' || status === 'committed')
+          const reservation = reservationOf(line.ticketTypeId, orderId);
+          const status = reservation?.status;
+          const heldTooLong =
+            status === 'reserved' &&
+            Date.parse(reservation!.expiresAt) + (options.holdGraceMs ?? 60_000) < now;
+          if (heldTooLong || status === 'committed')
             report(
               'not_compensated',
               undefined,
@@ -300,8 +325,22 @@ export const audit = async (
   }
 
   let readModelsResult: AuditReport['readModels'] = 'not_checked';
+  if (readModels && !atCheckpoint) {
+    report(
+      'read_model_mismatch',
+      undefined,
+      `the read models' checkpoint ${readModels.position} is not in the log`,
+    );
+    readModelsResult = 'mismatched';
+  }
   if (readModels && atCheckpoint) {
     const before = violations.length;
+    for (const ticketTypeId of readModels.availability.keys())
+      if (!atCheckpoint.availability.has(ticketTypeId))
+        report('read_model_mismatch', undefined, `availability of ${ticketTypeId} is in the read model only`);
+    for (const orderId of readModels.orders.keys())
+      if (!atCheckpoint.orders.has(orderId))
+        report('read_model_mismatch', undefined, `order ${orderId} is in the read model only`);
     for (const [ticketTypeId, expected] of atCheckpoint.availability) {
       const row = readModels.availability.get(ticketTypeId);
       if (

@@ -170,9 +170,18 @@ describe('audit', () => {
       type: 'OrderConfirmed',
       data: { orderId: unpaid, confirmedAt: at(7).toISOString() },
     });
-    // Charged twice, on two attempts.
+    // Charged twice, on two attempts, for an order that was confirmed.
     const twice = randomUUID();
+    await append(`inventory-${tt}`, reserved(twice, 1), {
+      type: 'ReservationCommitted',
+      data: { reservationId: twice, customerId: 'c', quantity: 1, committedAt: at(7).toISOString() },
+    });
+    await order(twice, tt);
     await append(`payment-${twice}`, ...paid(twice, 'a1'), ...paid(twice, 'a2'));
+    await append(`order-${twice}`, {
+      type: 'OrderConfirmed',
+      data: { orderId: twice, confirmedAt: at(8).toISOString() },
+    });
     // Declined and cancelled, but the seats were never given back.
     const stuck = randomUUID();
     await append(`inventory-${tt}`, reserved(stuck, 1));
@@ -180,7 +189,7 @@ describe('audit', () => {
       type: 'OrderCancelled',
       data: { orderId: stuck, reason: 'payment_failed', refunded: false, cancelledAt: at(8).toISOString() },
     });
-    // Paid after the order was cancelled, and never refunded.
+    // Paid after the order was cancelled, and never refunded (long enough ago to count).
     const late = randomUUID();
     await order(late, tt, {
       type: 'OrderCancelled',
@@ -200,19 +209,14 @@ describe('audit', () => {
       [workload.ticketTypeIds[0]],
     );
 
-    const report = await run();
+    // An hour on: past every hold and every grace for the saga to finish.
+    const report = await run(at(3600));
     expect(report.ok).toBe(false);
     expect(found(report, 'conservation', oversold)).toHaveLength(1);
     expect(found(report, 'illegal_transition', illegal)).toHaveLength(1);
     expect(found(report, 'confirmed_not_paid_once', unpaid)).toHaveLength(1);
-    expect(
-      found(report, 'illegal_transition', twice).length +
-        found(report, 'confirmed_not_paid_once', twice).length,
-    ).toBeGreaterThan(0);
-    expect(
-      found(report, 'confirmed_not_paid_once', `order ${twice} was charged 2 times`).length +
-        found(report, 'illegal_transition', twice).length,
-    ).toBeGreaterThan(0);
+    expect(found(report, 'double_charge', twice)).toHaveLength(1);
+    expect(found(report, 'confirmed_not_paid_once', twice)).toHaveLength(1);
     expect(found(report, 'not_compensated', stuck)).toHaveLength(1);
     expect(found(report, 'not_compensated', late)).toHaveLength(1);
     expect(found(report, 'hold_past_expiry', 'r-forgotten')).toHaveLength(1);

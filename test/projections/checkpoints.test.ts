@@ -26,7 +26,7 @@ describe('applying a batch with its checkpoint', () => {
 
   /** Counts what it applies; the first apply waits until `release` is called. */
   const gatedProjection = (name: string, transactional = true) => {
-    let release = () => undefined as void;
+    let release!: () => void;
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
