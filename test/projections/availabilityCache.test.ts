@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeOrder } from '../../src/commands/placeOrder.js';
 import type {
@@ -164,5 +165,19 @@ describe('availability cache', () => {
       expect({ available, reserved, sold }).toEqual(await h.figures(t.ticketTypeId));
     }
     await unreachable.close();
+  });
+
+  // After the test above, which brings the PostgreSQL read model up to date.
+  it('reads fall back to PostgreSQL at once when Redis accepts connections but never answers', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    const hung = new RedisAvailabilityCache(`redis://127.0.0.1:${port}`);
+    const started = performance.now();
+    const availability = await readAvailability({ cache: hung, pool: pool() }, workload.showIds[0]!);
+    expect(availability?.source).toBe('postgres');
+    expect(performance.now() - started).toBeLessThan(1500);
+    await hung.close();
+    await new Promise((resolve) => silent.close(resolve));
   });
 });
