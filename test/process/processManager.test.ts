@@ -14,14 +14,7 @@ import { HoldExpiry } from '../../src/process/holdExpiry.js';
 import { PurchaseProcessManager } from '../../src/process/purchaseProcessManager.js';
 import { at, type Harness, purchaseHarness, t0 } from '../support/purchaseHarness.js';
 import { postgresSubject, type StoreSubject } from '../support/stores.js';
-
-const waitFor = async (what: string, predicate: () => Promise<boolean>, timeoutMs = 20_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+import { waitFor } from '../support/waitFor.js';
 
 const headPosition = async (store: EventStore) => {
   let from = 'start';

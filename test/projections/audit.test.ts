@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../src/eventstore/eventStore.js';
 import { type AuditReport, audit, type ViolationKind } from '../../src/projections/audit.js';
-import { applyBatch } from '../../src/projections/projectionRunner.js';
 import { READ_MODEL_SCHEMA } from '../../src/projections/readModelSchema.js';
 import { readModelProjection } from '../../src/projections/readModels/readModelProjection.js';
 import { at, type Harness, purchaseHarness, t0 } from '../support/purchaseHarness.js';
+import { replayAll } from '../support/replay.js';
 import { postgresSubject, type StoreSubject } from '../support/stores.js';
 import { runMixedWorkload, type Workload } from '../support/workload.js';
 
@@ -25,17 +25,7 @@ describe('audit', () => {
   const pool = () => subject.database!.pool;
 
   const catchUpReadModels = async () => {
-    const projection = readModelProjection();
-    const current = await pool().query('SELECT position FROM projection_checkpoints WHERE name = $1', [
-      projection.name,
-    ]);
-    let from: string = current.rows[0]?.position ?? 'start';
-    for (;;) {
-      const page = await subject.store.readAll({ from, maxCount: 500 });
-      if (page.length === 0) return;
-      await applyBatch(pool(), projection, page, from);
-      from = page.at(-1)!.position;
-    }
+    await replayAll(pool(), subject.store, readModelProjection());
   };
   const run = (now = at(30)) => audit({ store: subject.store, pool: pool() }, { now });
   const found = (report: AuditReport, kind: ViolationKind, text: string) =>

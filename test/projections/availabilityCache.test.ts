@@ -13,20 +13,14 @@ import {
 import { MemoryAvailabilityCache } from '../../src/projections/availabilityCache/memoryAvailabilityCache.js';
 import { RedisAvailabilityCache } from '../../src/projections/availabilityCache/redisAvailabilityCache.js';
 import { readAvailability } from '../../src/projections/availabilityReader.js';
-import { applyBatch, ProjectionRunner } from '../../src/projections/projectionRunner.js';
+import { ProjectionRunner } from '../../src/projections/projectionRunner.js';
 import { projectionStatus } from '../../src/projections/projectionStatus.js';
 import { readModelProjection } from '../../src/projections/readModels/readModelProjection.js';
 import { at, type Harness, purchaseHarness } from '../support/purchaseHarness.js';
+import { replayAll } from '../support/replay.js';
 import { postgresSubject, type StoreSubject } from '../support/stores.js';
+import { waitFor } from '../support/waitFor.js';
 import { runMixedWorkload, type Workload } from '../support/workload.js';
-
-const waitFor = async (what: string, predicate: () => Promise<boolean>, timeoutMs = 20_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 const redisUrl = process.env.REDIS_URL;
 if (!redisUrl)
@@ -123,13 +117,7 @@ describe('availability cache', () => {
         const changes: AvailabilityChanged[] = [];
         const unsubscribe = await cache.subscribe((change) => changes.push(change));
         const replay = { ...availabilityCacheProjection(cache), name: `replay-${randomUUID()}` };
-        let from = 'start';
-        for (;;) {
-          const page = await subject.store.readAll({ from, maxCount: 100 });
-          if (page.length === 0) break;
-          await applyBatch(pool(), replay, page, from);
-          from = page.at(-1)!.position;
-        }
+        await replayAll(pool(), subject.store, replay, 100);
         const stale = before![0]!;
         await cache.apply(showId, stale.ticketTypeId, [{ kind: 'initialized', position: '0', capacity: 1 }]);
         await new Promise((r) => setTimeout(r, 100));
@@ -143,13 +131,7 @@ describe('availability cache', () => {
   it('reads fall back to PostgreSQL when Redis cannot be reached', async () => {
     // Bring the PostgreSQL availability read model up to date.
     const projection = { ...readModelProjection(), name: `fallback-${randomUUID()}` };
-    let from = 'start';
-    for (;;) {
-      const page = await subject.store.readAll({ from, maxCount: 500 });
-      if (page.length === 0) break;
-      await applyBatch(pool(), projection, page, from);
-      from = page.at(-1)!.position;
-    }
+    await replayAll(pool(), subject.store, projection, 500);
     // The production settings: the client keeps trying to reconnect in the background.
     const unreachable = new RedisAvailabilityCache('redis://127.0.0.1:1');
     const cacheErrors: unknown[] = [];

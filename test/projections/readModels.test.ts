@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOrderView } from '../../src/commands/orderView.js';
 import type { RecordedEvent } from '../../src/eventstore/eventStore.js';
 import type { Projection } from '../../src/projections/projection.js';
-import { applyBatch, ProjectionRunner } from '../../src/projections/projectionRunner.js';
+import { ProjectionRunner } from '../../src/projections/projectionRunner.js';
 import { projectionStatus } from '../../src/projections/projectionStatus.js';
 import { READ_MODEL_SCHEMA, readModelTablesSql } from '../../src/projections/readModelSchema.js';
 import {
@@ -14,16 +14,10 @@ import {
 } from '../../src/projections/readModels/queries.js';
 import { READ_MODELS, readModelProjection } from '../../src/projections/readModels/readModelProjection.js';
 import { type Harness, purchaseHarness } from '../support/purchaseHarness.js';
+import { replayAll } from '../support/replay.js';
 import { postgresSubject, type StoreSubject } from '../support/stores.js';
+import { waitFor } from '../support/waitFor.js';
 import { runMixedWorkload, type Workload } from '../support/workload.js';
-
-const waitFor = async (what: string, predicate: () => Promise<boolean>, timeoutMs = 20_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 const TABLES = ['shows', 'ticket_types', 'availability', 'orders', 'payments', 'reservations'];
 
@@ -57,13 +51,7 @@ describe('PostgreSQL read models', () => {
     await pool().query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await pool().query(readModelTablesSql(schema));
     const projection = { ...readModelProjection(schema), name: `replay-${schema}` };
-    let from = 'start';
-    for (;;) {
-      const page = await subject.store.readAll({ from, maxCount: pageSize });
-      if (page.length === 0) return;
-      await applyBatch(pool(), projection, page, from);
-      from = page.at(-1)!.position;
-    }
+    await replayAll(pool(), subject.store, projection, pageSize);
   };
 
   it('catches up with the log, reports its lag, and matches the write side', async () => {

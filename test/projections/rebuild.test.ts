@@ -2,22 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countPostgresEvents } from '../../src/eventstore/postgres/postgresEventStore.js';
 import { availabilityCacheProjection } from '../../src/projections/availabilityCache/availabilityCacheProjection.js';
 import { MemoryAvailabilityCache } from '../../src/projections/availabilityCache/memoryAvailabilityCache.js';
-import { applyBatch, ProjectionRunner } from '../../src/projections/projectionRunner.js';
+import { ProjectionRunner } from '../../src/projections/projectionRunner.js';
 import { projectionStatus } from '../../src/projections/projectionStatus.js';
 import { READ_MODEL_SCHEMA, readModelTablesSql } from '../../src/projections/readModelSchema.js';
 import { READ_MODELS, readModelProjection } from '../../src/projections/readModels/readModelProjection.js';
 import { type RebuildProgress, rebuild } from '../../src/projections/rebuild.js';
 import { type Harness, purchaseHarness } from '../support/purchaseHarness.js';
+import { replayAll } from '../support/replay.js';
 import { postgresSubject, type StoreSubject } from '../support/stores.js';
+import { waitFor } from '../support/waitFor.js';
 import { runMixedWorkload } from '../support/workload.js';
-
-const waitFor = async (what: string, predicate: () => Promise<boolean>, timeoutMs = 20_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 const TABLES = ['shows', 'ticket_types', 'availability', 'orders', 'payments', 'reservations'];
 
@@ -81,13 +75,7 @@ describe('rebuild', () => {
     await pool().query('DROP SCHEMA IF EXISTS clean CASCADE');
     await pool().query(readModelTablesSql('clean'));
     const clean = { ...readModelProjection('clean'), name: 'clean' };
-    let from = 'start';
-    for (;;) {
-      const page = await subject.store.readAll({ from, maxCount: 300 });
-      if (page.length === 0) break;
-      await applyBatch(pool(), clean, page, from);
-      from = page.at(-1)!.position;
-    }
+    await replayAll(pool(), subject.store, clean, 300);
     expect(await snapshot(READ_MODEL_SCHEMA)).toEqual(await snapshot('clean'));
     const schemas = await pool().query(
       "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'read_models%' ORDER BY 1",
