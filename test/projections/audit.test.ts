@@ -1,33 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../src/eventstore/eventStore.js';
 import { type AuditReport, audit, type ViolationKind } from '../../src/projections/audit.js';
 import { READ_MODEL_SCHEMA } from '../../src/projections/readModelSchema.js';
 import { readModelProjection } from '../../src/projections/readModels/readModelProjection.js';
-import { at, type Harness, purchaseHarness, t0 } from '../support/purchaseHarness.js';
+import { at, t0 } from '../support/purchaseHarness.js';
 import { replayAll } from '../support/replay.js';
-import { postgresSubject, type StoreSubject } from '../support/stores.js';
-import { runMixedWorkload, type Workload } from '../support/workload.js';
+import { useWorkloadFixture } from '../support/workloadFixture.js';
 
 describe('audit', () => {
-  let subject: StoreSubject;
-  let h: Harness;
-  let workload: Workload;
-  beforeAll(async () => {
-    subject = await postgresSubject();
-    h = purchaseHarness(subject);
-    workload = await runMixedWorkload(h);
-  });
-  afterAll(async () => {
-    await h?.close();
-    await subject?.teardown();
-  });
-  const pool = () => subject.database!.pool;
+  const fixture = useWorkloadFixture();
+  const { pool } = fixture;
 
   const catchUpReadModels = async () => {
-    await replayAll(pool(), subject.store, readModelProjection());
+    await replayAll(pool(), fixture.subject.store, readModelProjection());
   };
-  const run = (now = at(30)) => audit({ store: subject.store, pool: pool() }, { now });
+  const run = (now = at(30)) => audit({ store: fixture.subject.store, pool: pool() }, { now });
   const found = (report: AuditReport, kind: ViolationKind, text: string) =>
     report.violations.filter(
       (v) => v.kind === kind && (v.detail.includes(text) || v.streamName?.includes(text)),
@@ -42,11 +30,11 @@ describe('audit', () => {
     // The workload leaves some orders reserved: long after their holds, they count as stuck.
     const later = await run(at(3600));
     expect(later.violations.map((v) => v.kind)).toContain('hold_past_expiry');
-    expect(workload.orderIds.length).toBeGreaterThan(0);
+    expect(fixture.workload.orderIds.length).toBeGreaterThan(0);
   });
 
   const append = (stream: string, ...events: { type: string; data: Record<string, unknown> }[]) =>
-    subject.store.appendToStream(stream, events as NewEvent[]);
+    fixture.subject.store.appendToStream(stream, events as NewEvent[]);
 
   const inventory = async (capacity: number) => {
     const ticketTypeId = randomUUID();
@@ -196,7 +184,7 @@ describe('audit', () => {
     await catchUpReadModels();
     await pool().query(
       `UPDATE ${READ_MODEL_SCHEMA}.availability SET sold = sold + 1 WHERE ticket_type_id = $1`,
-      [workload.ticketTypeIds[0]],
+      [fixture.workload.ticketTypeIds[0]],
     );
 
     // An hour on: past every hold and every grace for the saga to finish.
@@ -211,7 +199,7 @@ describe('audit', () => {
     expect(found(report, 'not_compensated', late)).toHaveLength(1);
     expect(found(report, 'hold_past_expiry', 'r-forgotten')).toHaveLength(1);
     expect(found(report, 'unreadable_event', garbled)).toHaveLength(1);
-    expect(found(report, 'read_model_mismatch', workload.ticketTypeIds[0]!)).toHaveLength(1);
+    expect(found(report, 'read_model_mismatch', fixture.workload.ticketTypeIds[0]!)).toHaveLength(1);
     expect(report.readModels).toBe('mismatched');
   });
 });

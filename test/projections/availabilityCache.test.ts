@@ -16,11 +16,10 @@ import { readAvailability } from '../../src/projections/availabilityReader.js';
 import { ProjectionRunner } from '../../src/projections/projectionRunner.js';
 import { projectionStatus } from '../../src/projections/projectionStatus.js';
 import { readModelProjection } from '../../src/projections/readModels/readModelProjection.js';
-import { at, type Harness, purchaseHarness } from '../support/purchaseHarness.js';
+import { at } from '../support/purchaseHarness.js';
 import { replayAll } from '../support/replay.js';
-import { postgresSubject, type StoreSubject } from '../support/stores.js';
 import { waitFor } from '../support/waitFor.js';
-import { runMixedWorkload, type Workload } from '../support/workload.js';
+import { useWorkloadFixture } from '../support/workloadFixture.js';
 
 const redisUrl = process.env.REDIS_URL;
 if (!redisUrl)
@@ -42,19 +41,8 @@ const implementations: { name: string; create(): AvailabilityCache; skip: boolea
 ];
 
 describe('availability cache', () => {
-  let subject: StoreSubject;
-  let h: Harness;
-  let workload: Workload;
-  beforeAll(async () => {
-    subject = await postgresSubject();
-    h = purchaseHarness(subject);
-    workload = await runMixedWorkload(h);
-  });
-  afterAll(async () => {
-    await h?.close();
-    await subject?.teardown();
-  });
-  const pool = () => subject.database!.pool;
+  const fixture = useWorkloadFixture();
+  const { pool } = fixture;
 
   for (const implementation of implementations) {
     describe(`${implementation.name}`, () => {
@@ -75,36 +63,44 @@ describe('availability cache', () => {
           ...availabilityCacheProjection(cache),
           name: `${AVAILABILITY_CACHE}-${implementation.name}`,
         };
-        const runner = new ProjectionRunner({ pool: pool(), store: subject.store, projection, retryMs: 50 });
+        const runner = new ProjectionRunner({
+          pool: pool(),
+          store: fixture.subject.store,
+          projection,
+          retryMs: 50,
+        });
         runner.start();
         const caughtUp = async () =>
-          (await projectionStatus(pool(), subject.store, projection.name)).eventsBehind === 0;
+          (await projectionStatus(pool(), fixture.subject.store, projection.name)).eventsBehind === 0;
         await waitFor('the cache to catch up', caughtUp);
-        for (const [i, showId] of workload.showIds.entries()) {
+        for (const [i, showId] of fixture.workload.showIds.entries()) {
           const figures = (await cache.get(showId))!;
           expect(figures.length).toBe(i === 0 ? 2 : 1);
           for (const f of figures) {
             const { available, reserved, sold } = f;
-            expect({ available, reserved, sold }).toEqual(await h.figures(f.ticketTypeId));
+            expect({ available, reserved, sold }).toEqual(await fixture.h.figures(f.ticketTypeId));
           }
         }
         // A live change arrives on the channel with the new figures.
         await waitFor('the catch-up changes to be published', async () => changes.length > 0);
-        const [ticketTypeId] = workload.ticketTypeIds;
-        const placed = await placeOrder(h.ctx, {
+        const [ticketTypeId] = fixture.workload.ticketTypeIds;
+        const placed = await placeOrder(fixture.h.ctx, {
           customerId: 'late-buyer',
           idempotencyKey: randomUUID(),
-          request: { showId: workload.showIds[0]!, lines: [{ ticketTypeId: ticketTypeId!, quantity: 1 }] },
+          request: {
+            showId: fixture.workload.showIds[0]!,
+            lines: [{ ticketTypeId: ticketTypeId!, quantity: 1 }],
+          },
           now: at(200),
         });
         expect(placed.ok && placed.value.order.status).toBe('reserved');
-        const expected = await h.figures(ticketTypeId!);
+        const expected = await fixture.h.figures(ticketTypeId!);
         await waitFor('the live change', async () =>
           changes.some(
             (c) =>
               c.ticketTypeId === ticketTypeId &&
               c.available === expected.available &&
-              c.showId === workload.showIds[0],
+              c.showId === fixture.workload.showIds[0],
           ),
         );
         await runner.stop();
@@ -112,12 +108,12 @@ describe('availability cache', () => {
       });
 
       test('a replay of the whole log, or a writer that is behind, cannot move the figures', async () => {
-        const showId = workload.showIds[0]!;
+        const showId = fixture.workload.showIds[0]!;
         const before = await cache.get(showId);
         const changes: AvailabilityChanged[] = [];
         const unsubscribe = await cache.subscribe((change) => changes.push(change));
         const replay = { ...availabilityCacheProjection(cache), name: `replay-${randomUUID()}` };
-        await replayAll(pool(), subject.store, replay, 100);
+        await replayAll(pool(), fixture.subject.store, replay, 100);
         const stale = before![0]!;
         await cache.apply(showId, stale.ticketTypeId, [{ kind: 'initialized', position: '0', capacity: 1 }]);
         await new Promise((r) => setTimeout(r, 100));
@@ -131,11 +127,11 @@ describe('availability cache', () => {
   it('reads fall back to PostgreSQL when Redis cannot be reached', async () => {
     // Bring the PostgreSQL availability read model up to date.
     const projection = { ...readModelProjection(), name: `fallback-${randomUUID()}` };
-    await replayAll(pool(), subject.store, projection, 500);
+    await replayAll(pool(), fixture.subject.store, projection, 500);
     // The production settings: the client keeps trying to reconnect in the background.
     const unreachable = new RedisAvailabilityCache('redis://127.0.0.1:1');
     const cacheErrors: unknown[] = [];
-    const showId = workload.showIds[0]!;
+    const showId = fixture.workload.showIds[0]!;
     const availability = await readAvailability(
       { cache: unreachable, pool: pool(), onCacheError: (e) => cacheErrors.push(e) },
       showId,
@@ -144,7 +140,7 @@ describe('availability cache', () => {
     expect(cacheErrors.length).toBe(1);
     for (const t of availability!.ticketTypes) {
       const { available, reserved, sold } = t;
-      expect({ available, reserved, sold }).toEqual(await h.figures(t.ticketTypeId));
+      expect({ available, reserved, sold }).toEqual(await fixture.h.figures(t.ticketTypeId));
     }
     await unreachable.close();
   });
@@ -157,7 +153,7 @@ describe('availability cache', () => {
     const { port } = silent.address() as net.AddressInfo;
     const hung = new RedisAvailabilityCache(`redis://127.0.0.1:${port}`);
     const started = performance.now();
-    const availability = await readAvailability({ cache: hung, pool: pool() }, workload.showIds[0]!);
+    const availability = await readAvailability({ cache: hung, pool: pool() }, fixture.workload.showIds[0]!);
     expect(availability?.source).toBe('postgres');
     expect(performance.now() - started).toBeLessThan(1500);
     await hung.close();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readOrderView } from '../../src/commands/orderView.js';
 import type { RecordedEvent } from '../../src/eventstore/eventStore.js';
 import type { Projection } from '../../src/projections/projection.js';
@@ -13,30 +13,18 @@ import {
   listShows,
 } from '../../src/projections/readModels/queries.js';
 import { READ_MODELS, readModelProjection } from '../../src/projections/readModels/readModelProjection.js';
-import { type Harness, purchaseHarness } from '../support/purchaseHarness.js';
 import { replayAll } from '../support/replay.js';
-import { postgresSubject, type StoreSubject } from '../support/stores.js';
 import { waitFor } from '../support/waitFor.js';
-import { runMixedWorkload, type Workload } from '../support/workload.js';
+import { runMixedWorkload } from '../support/workload.js';
+import { useWorkloadFixture } from '../support/workloadFixture.js';
 
 const TABLES = ['shows', 'ticket_types', 'availability', 'orders', 'payments', 'reservations'];
 
 describe('PostgreSQL read models', () => {
-  let subject: StoreSubject;
-  let h: Harness;
-  let workload: Workload;
-  beforeAll(async () => {
-    subject = await postgresSubject();
-    h = purchaseHarness(subject);
-    workload = await runMixedWorkload(h);
-  });
-  afterAll(async () => {
-    await h?.close();
-    await subject?.teardown();
-  });
-  const pool = () => subject.database!.pool;
+  const fixture = useWorkloadFixture();
+  const { pool } = fixture;
   const caughtUp = async () =>
-    (await projectionStatus(pool(), subject.store, READ_MODELS)).eventsBehind === 0;
+    (await projectionStatus(pool(), fixture.subject.store, READ_MODELS)).eventsBehind === 0;
 
   /** Every row of every read model table in a schema, in a stable order. */
   const snapshot = async (schema: string) => {
@@ -51,11 +39,11 @@ describe('PostgreSQL read models', () => {
     await pool().query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await pool().query(readModelTablesSql(schema));
     const projection = { ...readModelProjection(schema), name: `replay-${schema}` };
-    await replayAll(pool(), subject.store, projection, pageSize);
+    await replayAll(pool(), fixture.subject.store, projection, pageSize);
   };
 
   it('catches up with the log, reports its lag, and matches the write side', async () => {
-    const before = await projectionStatus(pool(), subject.store, READ_MODELS);
+    const before = await projectionStatus(pool(), fixture.subject.store, READ_MODELS);
     expect(before.position).toBeNull();
     expect(before.eventsBehind).toBeGreaterThan(100);
     expect(before.secondsBehind).toBeGreaterThanOrEqual(0);
@@ -77,7 +65,7 @@ describe('PostgreSQL read models', () => {
     const errors: unknown[] = [];
     const runner = new ProjectionRunner({
       pool: pool(),
-      store: subject.store,
+      store: fixture.subject.store,
       projection: crashingOnce,
       batchSize: 50,
       retryMs: 50,
@@ -96,26 +84,26 @@ describe('PostgreSQL read models', () => {
     await replayInto('read_models_one_by_one', 1);
     expect(await snapshot('read_models_one_by_one')).toEqual(await snapshot('read_models_replay'));
 
-    for (const ticketTypeId of workload.ticketTypeIds) {
+    for (const ticketTypeId of fixture.workload.ticketTypeIds) {
       const row = (
         await pool().query(
           `SELECT available, reserved, sold FROM ${READ_MODEL_SCHEMA}.availability WHERE ticket_type_id = $1`,
           [ticketTypeId],
         )
       ).rows[0];
-      expect(row).toEqual(await h.figures(ticketTypeId));
+      expect(row).toEqual(await fixture.h.figures(ticketTypeId));
     }
-    for (const orderId of workload.orderIds) {
-      const view = (await readOrderView(subject.store, orderId))!;
+    for (const orderId of fixture.workload.orderIds) {
+      const view = (await readOrderView(fixture.subject.store, orderId))!;
       const { createdAt: _c, ...projected } = (await getOrder(pool(), orderId))!;
       const { createdAt: _v, ...expected } = view;
       expect(projected).toEqual(expected);
     }
     const statuses = new Set(
-      (await Promise.all(workload.orderIds.map((id) => getOrder(pool(), id)))).map((o) => o!.status),
+      (await Promise.all(fixture.workload.orderIds.map((id) => getOrder(pool(), id)))).map((o) => o!.status),
     );
     expect([...statuses].sort()).toEqual(['cancelled', 'confirmed', 'rejected', 'reserved']);
-    const after = await projectionStatus(pool(), subject.store, READ_MODELS);
+    const after = await projectionStatus(pool(), fixture.subject.store, READ_MODELS);
     expect(after).toMatchObject({ eventsBehind: 0, secondsBehind: 0 });
   });
 
@@ -126,18 +114,18 @@ describe('PostgreSQL read models', () => {
     const second = await listShows(pool(), { limit: 1, cursor: first.nextCursor! });
     expect(second.items.map((s) => s.showId)).not.toEqual(first.items.map((s) => s.showId));
     expect(new Set([...first.items, ...second.items].map((s) => s.showId))).toEqual(
-      new Set(workload.showIds),
+      new Set(fixture.workload.showIds),
     );
 
-    const show = (await getShow(pool(), workload.showIds[0]!))!;
+    const show = (await getShow(pool(), fixture.workload.showIds[0]!))!;
     expect(show).toMatchObject({ currency: 'EUR', holdSeconds: 60, salesClosed: false });
     expect(show.ticketTypes.map((t) => [t.priceCents, t.capacity, t.maxPerCustomer])).toEqual([
       [4500, 40, 4],
       [2500, 30, 10],
     ]);
-    expect((await getShow(pool(), workload.showIds[1]!))?.salesClosed).toBe(true);
+    expect((await getShow(pool(), fixture.workload.showIds[1]!))?.salesClosed).toBe(true);
 
-    const availability = (await getAvailability(pool(), workload.showIds[0]!))!;
+    const availability = (await getAvailability(pool(), fixture.workload.showIds[0]!))!;
     expect(availability.ticketTypes.map((t) => t.ticketTypeId)).toEqual(
       show.ticketTypes.map((t) => t.ticketTypeId).sort(),
     );
@@ -150,7 +138,7 @@ describe('PostgreSQL read models', () => {
       all.push(...page.items.map((o) => o.createdAt));
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
-    expect(all.length).toBe(workload.orderIds.filter((_, i) => i % 7 === 0).length);
+    expect(all.length).toBe(fixture.workload.orderIds.filter((_, i) => i % 7 === 0).length);
     expect([...all].sort().reverse()).toEqual(all);
   });
 
@@ -159,7 +147,7 @@ describe('PostgreSQL read models', () => {
       () =>
         new ProjectionRunner({
           pool: pool(),
-          store: subject.store,
+          store: fixture.subject.store,
           projection: readModelProjection(),
           retryMs: 50,
         }),
@@ -177,7 +165,7 @@ describe('PostgreSQL read models', () => {
     await new Promise((r) => setTimeout(r, 150));
     expect(await holders()).toBe(1);
     await runners[0]!.stop();
-    const { showIds } = await runMixedWorkload(h, 6);
+    const { showIds } = await runMixedWorkload(fixture.h, 6);
     await waitFor(
       'the standby to apply new events',
       async () => (await getShow(pool(), showIds[0]!)) !== undefined && (await caughtUp()),
