@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './platform/config.js';
 import { createLogger } from './platform/logger.js';
-import { allMigrations, openRuntime, startProcessor, startProjector } from './runtime.js';
+import { allMigrations, openRuntime, startApi, startProcessor, startProjector } from './runtime.js';
 
 const USAGE = `Usage: flashtix <command> [options]
 
@@ -64,10 +64,12 @@ const main = async (argv: string[]): Promise<number> => {
   const stopped = runtime.shutdown.onSignals(() => undefined);
   if (role === 'all' || role === 'projector') await startProjector(runtime);
   if (role === 'all' || role === 'processor') startProcessor(runtime);
+  const address = role === 'all' || role === 'api' ? await startApi(runtime) : undefined;
   log.info(
-    { role, eventStore: config.eventStore, embeddedDatabase: !config.databaseUrl },
-    'FlashTix platform ready (the HTTP API arrives in a later release)',
+    { role, eventStore: config.eventStore, embeddedDatabase: !config.databaseUrl, url: address },
+    'FlashTix ready',
   );
+  if (address) console.log(`FlashTix is listening on ${address} (API docs: ${address}/docs)`);
   const signal = await stopped;
   log.info({ signal }, 'FlashTix stopped');
   return 0;

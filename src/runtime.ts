@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { buildApi } from './api/app.js';
 import { InventoryWriters } from './commands/inventoryWriters.js';
 import type { PurchaseContext } from './commands/purchaseContext.js';
 import { ShowCatalog } from './commands/showCatalog.js';
@@ -147,4 +148,18 @@ export const startProjector = async (runtime: Runtime): Promise<void> => {
     runner.start();
     runtime.shutdown.add(`projection ${projection.name}`, () => runner.stop());
   }
+};
+
+/** The api role: the HTTP API on HOST:PORT; returns the address it listens on. */
+export const startApi = async (runtime: Runtime): Promise<string> => {
+  const api = await buildApi({
+    pool: runtime.pool,
+    store: runtime.eventStore,
+    cache: runtime.availabilityCache,
+    cacheIsShared: runtime.availabilityCache instanceof RedisAvailabilityCache,
+    logger: runtime.log,
+  });
+  const address = await api.listen({ host: runtime.config.host, port: runtime.config.port });
+  runtime.shutdown.add('http api', () => api.close());
+  return address;
 };

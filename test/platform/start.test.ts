@@ -46,15 +46,23 @@ describe('flashtix start on the embedded default', () => {
   });
 
   it('starts its own PostgreSQL, migrates, reports ready, stops cleanly on SIGTERM and keeps its data', async () => {
-    const first = run(['start'], { DATA_DIR: dataDir });
-    await waitForOutput(first, 'FlashTix platform ready');
+    const first = run(['start'], { DATA_DIR: dataDir, PORT: '0' });
+    await waitForOutput(first, 'FlashTix is listening on');
     expect(first.output()).toContain('eventstore_001_streams_and_events');
+    // The API answers over a real socket, ready with every dependency it has.
+    const url = /listening on (http:\/\/\S+) /.exec(first.output())![1]!;
+    const ready = await fetch(`${url}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({
+      status: 'ok',
+      checks: { eventStore: 'ok', postgres: 'ok', redis: 'not_configured' },
+    });
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
 
     // Second start: the cluster and its migrations are already there.
-    const second = run(['start'], { DATA_DIR: dataDir });
-    await waitForOutput(second, 'FlashTix platform ready');
+    const second = run(['start'], { DATA_DIR: dataDir, PORT: '0' });
+    await waitForOutput(second, 'FlashTix is listening on');
     expect(second.output()).not.toContain('migrations applied');
     second.child.kill('SIGTERM');
     const secondCode = await second.exited;

@@ -1,0 +1,94 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { InvalidCursorError } from '../projections/readModels/queries.js';
+import { type FieldProblem, type Problem, ProblemError, problem } from './problem.js';
+
+const PROBLEM_JSON = 'application/problem+json';
+const RETRY_AFTER_SECONDS = '5';
+
+// Network errors and PostgreSQL's "cannot serve now" classes: a dependency is down, not a bug.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57P01',
+  '57P03',
+]);
+const isUnavailable = (error: unknown): boolean => {
+  const code = (error as { code?: unknown }).code;
+  if (
+    typeof code === 'string' &&
+    (UNAVAILABLE_CODES.has(code) || code.startsWith('08') || code.startsWith('53'))
+  )
+    return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect/i.test(message);
+};
+
+const fieldProblems = (error: FastifyError): FieldProblem[] =>
+  (error.validation ?? []).map((issue) => {
+    const path = (issue.params as { issue?: { path?: (string | number)[] } }).issue?.path;
+    const where = error.validationContext ?? 'request';
+    return {
+      path: [where, ...(path ?? issue.instancePath.split('/').filter(Boolean))].join('.'),
+      message: issue.message ?? 'is not valid',
+    };
+  });
+
+/**
+ * Every error leaves as application/problem+json with a stable code: bad input is a 4xx that
+ * says what is wrong, a dependency that is down is a 503 with Retry-After, and anything else a
+ * 500 that shows no internals.
+ */
+export const registerErrorHandling = (app: FastifyInstance): void => {
+  const send = (
+    reply: { code: (s: number) => { type: (t: string) => { send: (b: Problem) => unknown } } },
+    body: Problem,
+  ) => reply.code(body.status).type(PROBLEM_JSON).send(body);
+
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, problem(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error))
+      return send(
+        reply,
+        problem(400, 'validation_failed', 'the request does not match its schema', fieldProblems(error)),
+      );
+    if (error instanceof ProblemError) {
+      reply.headers(error.headers);
+      return send(reply, problem(error.status, error.code, error.message));
+    }
+    if (error instanceof InvalidCursorError)
+      return send(
+        reply,
+        problem(400, 'validation_failed', error.message, [
+          { path: 'querystring.cursor', message: error.message },
+        ]),
+      );
+    switch (error.code) {
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return send(reply, problem(400, 'invalid_json', 'the body is not valid JSON'));
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return send(reply, problem(413, 'payload_too_large', 'the body is larger than this API accepts'));
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return send(reply, problem(415, 'unsupported_media_type', 'send the body as application/json'));
+    }
+    if (isUnavailable(error)) {
+      request.log.warn({ err: error }, 'a dependency is unavailable');
+      reply.header('retry-after', RETRY_AFTER_SECONDS);
+      return send(
+        reply,
+        problem(503, 'unavailable', 'a service this request needs is unavailable; try again shortly'),
+      );
+    }
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)
+      return send(reply, problem(error.statusCode, 'validation_failed', error.message));
+    request.log.error({ err: error }, 'request failed');
+    return send(reply, problem(500, 'internal_error', 'something went wrong on our side'));
+  });
+};
