@@ -1,4 +1,3 @@
-import type { DomainError } from '../domain/decider.js';
 import type { ReleaseReason } from '../domain/inventory/events.js';
 import { type OrderState, orderDecider, orderStreamName } from '../domain/order/decider.js';
 import type { CancelReason } from '../domain/order/events.js';
@@ -6,6 +5,7 @@ import { type PaymentState, paymentDecider, paymentStreamName } from '../domain/
 import { handleCommand } from './handleCommand.js';
 import { loadAggregate } from './loadAggregate.js';
 import { orderLockKey, type PurchaseContext } from './purchaseContext.js';
+import { allowOnly } from './result.js';
 import { settleAttempt } from './settlePayment.js';
 
 type PlacedOrder = Exclude<OrderState, { status: 'none' }>;
@@ -13,21 +13,12 @@ type PlacedOrder = Exclude<OrderState, { status: 'none' }>;
 /** Where advancing left the order. */
 export type AdvanceOutcome = 'no_order' | 'confirmed' | 'cancelled' | 'rejected' | 'reserved';
 
-/** Passes an ok result, or a refusal whose code means the step was already done; throws anything else. */
-const allowOnly = (ok: boolean, error: DomainError | undefined, done: readonly string[]) => {
-  if (ok || (error && done.includes(error.code))) return;
-  throw error ?? new Error('unexpected outcome');
-};
-
 const releaseLines = async (ctx: PurchaseContext, order: PlacedOrder, reason: ReleaseReason, now: Date) => {
   ctx.onStep?.('release-lines', order.order.orderId);
   for (const line of order.order.lines) {
     const released = await ctx.writers.release(line.ticketTypeId, order.order.orderId, reason, now);
     // Released already, or never reserved: either way the seats are not held.
-    allowOnly(released.ok, released.ok ? undefined : released.error, [
-      'reservation_released',
-      'reservation_not_found',
-    ]);
+    allowOnly(released, ['reservation_released', 'reservation_not_found']);
   }
 };
 
@@ -43,7 +34,7 @@ const cancel = async (
     type: 'CancelOrder',
     data: { reason, refunded, now },
   });
-  allowOnly(result.ok, result.ok ? undefined : result.error, ['order_not_cancellable']);
+  allowOnly(result, ['order_not_cancellable']);
 };
 
 const refund = async (
@@ -67,7 +58,7 @@ const refund = async (
     type: 'RefundPayment',
     data: { reason, now },
   });
-  allowOnly(result.ok, result.ok ? undefined : result.error, ['payment_already_refunded']);
+  allowOnly(result, ['payment_already_refunded']);
 };
 
 /** Settles, from the gateway's books, pending attempts that did charge; true when one did. */
@@ -125,14 +116,14 @@ export const advanceLockedOrder = async (
       for (const [i, line] of order.order.lines.entries()) {
         if (held[i]?.status === 'committed') continue;
         const committed = await ctx.writers.commit(line.ticketTypeId, orderId, now);
-        allowOnly(committed.ok, committed.ok ? undefined : committed.error, ['reservation_committed']);
+        allowOnly(committed, ['reservation_committed']);
       }
       ctx.onStep?.('confirm-order', orderId);
       const confirmed = await handleCommand(ctx.store, orderDecider, orderStreamName(orderId), {
         type: 'ConfirmOrder',
         data: { now },
       });
-      allowOnly(confirmed.ok, confirmed.ok ? undefined : confirmed.error, ['order_not_reserved']);
+      allowOnly(confirmed, ['order_not_reserved']);
       return 'confirmed';
     }
     // The hold ran out while the payment was going through: the money goes back.

@@ -9,7 +9,7 @@ import { PaymentGatewayUnavailableError } from './paymentGateway.js';
 import { orderLockKey, type PurchaseContext } from './purchaseContext.js';
 import { requestHash } from './requestHash.js';
 import { refuse, succeed, type UseCaseResult } from './result.js';
-import { settleAttempt } from './settlePayment.js';
+import { recordChargeOutcome, settleAttempt } from './settlePayment.js';
 
 export type PayOrderInput = {
   orderId: string;
@@ -119,14 +119,7 @@ export const payOrder = async (
       },
     );
   }
-  const recorded = await handleCommand(
-    ctx.store,
-    paymentDecider,
-    payments,
-    outcome.status === 'succeeded'
-      ? { type: 'RecordPaymentSuccess', data: { attemptId, chargeId: outcome.chargeId, now } }
-      : { type: 'RecordPaymentFailure', data: { attemptId, reason: outcome.reason, retryable: false, now } },
-  );
+  const recorded = await recordChargeOutcome(ctx, orderId, attemptId, outcome, now);
   if (!recorded.ok) throw recorded.error;
 
   // The process manager would do this too; doing it now makes the answer final.

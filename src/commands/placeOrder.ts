@@ -1,6 +1,6 @@
 import { fold } from '../domain/decider.js';
 import type { ReservationOutcome } from '../domain/order/commands.js';
-import { orderDecider, orderStreamName } from '../domain/order/decider.js';
+import { orderDecider, orderLinesProblem, orderStreamName } from '../domain/order/decider.js';
 import { type OrderLine, type RejectReason, rejectReasons } from '../domain/order/events.js';
 import { orderIdFor } from '../domain/order/orderId.js';
 import { paymentDecider } from '../domain/payment/decider.js';
@@ -94,17 +94,13 @@ export const placeOrder = async (
 
   const show = await ctx.catalog.get(request.showId);
   if (!show) return refuse('show_not_found', `no show ${request.showId}`);
-  if (request.lines.length < 1 || request.lines.length > 10)
-    return refuse('invalid_order', 'an order has 1 to 10 lines');
-  if (new Set(request.lines.map((l) => l.ticketTypeId)).size !== request.lines.length)
-    return refuse('invalid_order', 'each ticket type may appear on one line only');
+  const linesProblem = orderLinesProblem(request.lines);
+  if (linesProblem) return refuse('invalid_order', linesProblem);
   const lines: OrderLine[] = [];
   for (const line of request.lines) {
     const ticketType = show.ticketTypes.find((t) => t.ticketTypeId === line.ticketTypeId);
     if (!ticketType)
       return refuse('ticket_type_not_found', `show ${show.showId} has no ticket type ${line.ticketTypeId}`);
-    if (!Number.isInteger(line.quantity) || line.quantity < 1)
-      return refuse('invalid_order', 'quantities must be positive integers');
     lines.push({
       ticketTypeId: line.ticketTypeId,
       quantity: line.quantity,

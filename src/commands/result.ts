@@ -1,4 +1,4 @@
-import { DomainError } from '../domain/decider.js';
+import { type DomainError, reject } from '../domain/decider.js';
 
 /** What a use case answers: its value, or a typed refusal the API turns into a 4xx. */
 export type UseCaseResult<T, Code extends string> =
@@ -7,10 +7,16 @@ export type UseCaseResult<T, Code extends string> =
 
 export const succeed = <T>(value: T): { ok: true; value: T } => ({ ok: true, value });
 
-export const refuse = <Code extends string>(
-  code: Code,
-  message: string,
-): { ok: false; error: DomainError<Code> } => ({
-  ok: false,
-  error: new DomainError(code, message),
-});
+/** A use case's refusal has the shape of a decider's. */
+export const refuse = reject;
+
+/**
+ * Passes an ok result, or a refusal whose code means the step was already done (an idempotent
+ * repeat of a saga step); throws any other refusal.
+ */
+export const allowOnly = (
+  result: { readonly ok: true } | { readonly ok: false; readonly error: DomainError },
+  done: readonly string[],
+): void => {
+  if (!result.ok && !done.includes(result.error.code)) throw result.error;
+};

@@ -1,6 +1,8 @@
 import { type PaymentAttempt, paymentDecider, paymentStreamName } from '../domain/payment/decider.js';
 import { handleCommand } from './handleCommand.js';
+import type { ChargeOutcome } from './paymentGateway.js';
 import type { PurchaseContext } from './purchaseContext.js';
+import { allowOnly } from './result.js';
 
 /**
  * Records what the gateway says of an attempt whose outcome the log lacks (the process that
@@ -18,30 +20,37 @@ export const settleAttempt = async (
   const outcome = await ctx.gateway.findCharge(attempt.attemptId);
   if (!outcome && !options.abandon) return 'pending';
   if (outcome?.status === 'succeeded') ctx.onStep?.('record-late-charge', orderId);
-  const recorded = await handleCommand(
+  allowOnly(await recordChargeOutcome(ctx, orderId, attempt.attemptId, outcome, now), [
+    'attempt_already_settled',
+    'payment_already_succeeded',
+  ]);
+  return outcome?.status === 'succeeded' ? 'succeeded' : 'failed';
+};
+
+/**
+ * Records what the gateway answered for an attempt: charged, declined, or (undefined) nothing
+ * charged at all, which leaves the attempt free to be tried again.
+ */
+export const recordChargeOutcome = (
+  ctx: PurchaseContext,
+  orderId: string,
+  attemptId: string,
+  outcome: ChargeOutcome | undefined,
+  now: Date,
+) =>
+  handleCommand(
     ctx.store,
     paymentDecider,
     paymentStreamName(orderId),
     outcome?.status === 'succeeded'
-      ? {
-          type: 'RecordPaymentSuccess',
-          data: { attemptId: attempt.attemptId, chargeId: outcome.chargeId, now },
-        }
+      ? { type: 'RecordPaymentSuccess', data: { attemptId, chargeId: outcome.chargeId, now } }
       : {
           type: 'RecordPaymentFailure',
           data: {
-            attemptId: attempt.attemptId,
+            attemptId,
             reason: outcome?.status === 'declined' ? outcome.reason : 'abandoned',
             retryable: !outcome,
             now,
           },
         },
   );
-  if (
-    !recorded.ok &&
-    recorded.error.code !== 'attempt_already_settled' &&
-    recorded.error.code !== 'payment_already_succeeded'
-  )
-    throw recorded.error;
-  return outcome?.status === 'succeeded' ? 'succeeded' : 'failed';
-};

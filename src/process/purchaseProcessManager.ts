@@ -7,6 +7,7 @@ import { inventoryEventSchema } from '../domain/inventory/events.js';
 import { orderEventSchema } from '../domain/order/events.js';
 import { paymentEventSchema } from '../domain/payment/events.js';
 import type { AllFrom, RecordedEvent } from '../eventstore/eventStore.js';
+import { streamCategory, streamId } from '../eventstore/streamName.js';
 import { runAsSingleInstance } from '../platform/advisoryLocks.js';
 
 export type ProcessManagerOptions = {
@@ -25,9 +26,6 @@ export type ProcessManagerOptions = {
 };
 
 const PARK_AFTER_ATTEMPTS = 3;
-
-const category = (streamName: string) => streamName.slice(0, streamName.indexOf('-'));
-const streamId = (streamName: string) => streamName.slice(streamName.indexOf('-') + 1);
 
 /**
  * Follows `$all` from its own checkpoint and drives every purchase to an end through
@@ -65,7 +63,7 @@ export class PurchaseProcessManager {
   /** Handles one event: what the subscription loop does for each; exposed for tests. */
   async handle(event: RecordedEvent): Promise<void> {
     const now = this.#clock();
-    switch (category(event.streamName)) {
+    switch (streamCategory(event.streamName)) {
       case 'inventory': {
         const parsed = inventoryEventSchema.safeParse(event);
         if (!parsed.success) return;

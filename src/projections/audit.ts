@@ -6,7 +6,7 @@ import { orderEventSchema } from '../domain/order/events.js';
 import { type PaymentState, paymentDecider } from '../domain/payment/decider.js';
 import { paymentEventSchema } from '../domain/payment/events.js';
 import type { AllFrom, EventStore, RecordedEvent } from '../eventstore/eventStore.js';
-import { streamCategory, streamId } from './projection.js';
+import { streamCategory, streamId } from '../eventstore/streamName.js';
 import { READ_MODEL_SCHEMA } from './readModelSchema.js';
 import { READ_MODELS } from './readModels/readModelProjection.js';
 

@@ -20,6 +20,3 @@ export interface Projection {
   readonly transactional?: boolean;
   apply(tx: Transaction, events: readonly RecordedEvent[]): Promise<void>;
 }
-
-export const streamCategory = (streamName: string): string => streamName.slice(0, streamName.indexOf('-'));
-export const streamId = (streamName: string): string => streamName.slice(streamName.indexOf('-') + 1);

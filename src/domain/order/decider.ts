@@ -30,16 +30,24 @@ export type OrderState =
       refunded?: boolean;
     };
 
-const invalidOrderReason = ({ data }: PlaceOrder): string | undefined => {
-  if (data.lines.length < 1 || data.lines.length > MAX_ORDER_LINES)
-    return `an order has 1 to ${MAX_ORDER_LINES} lines`;
-  if (new Set(data.lines.map((l) => l.ticketTypeId)).size !== data.lines.length)
+/** What is wrong with an order's lines, if anything: the rule placeOrder checks before reserving too. */
+export const orderLinesProblem = (
+  lines: readonly { ticketTypeId: string; quantity: number }[],
+): string | undefined => {
+  if (lines.length < 1 || lines.length > MAX_ORDER_LINES) return `an order has 1 to ${MAX_ORDER_LINES} lines`;
+  if (new Set(lines.map((l) => l.ticketTypeId)).size !== lines.length)
     return 'each ticket type may appear on one line only';
-  for (const line of data.lines) {
+  for (const line of lines)
     if (!Number.isInteger(line.quantity) || line.quantity < 1) return 'quantities must be positive integers';
+  return undefined;
+};
+
+const invalidOrderReason = ({ data }: PlaceOrder): string | undefined => {
+  const problem = orderLinesProblem(data.lines);
+  if (problem) return problem;
+  for (const line of data.lines)
     if (!Number.isInteger(line.unitPriceCents) || line.unitPriceCents < 0)
       return 'unit prices must be non-negative integers';
-  }
   return undefined;
 };
 

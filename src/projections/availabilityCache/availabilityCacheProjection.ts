@@ -1,6 +1,7 @@
 import { inventoryEventSchema } from '../../domain/inventory/events.js';
 import type { RecordedEvent } from '../../eventstore/eventStore.js';
-import { type Projection, streamCategory, streamId } from '../projection.js';
+import { streamCategory, streamId } from '../../eventstore/streamName.js';
+import type { Projection } from '../projection.js';
 import type { AvailabilityCache, FiguresChange } from './availabilityCache.js';
 
 export const AVAILABILITY_CACHE = 'availability-cache';
