@@ -68,35 +68,48 @@ export const runAsSingleInstance = async (options: {
       options.stop.addEventListener('abort', done);
     });
   while (!options.stop.aborted) {
-    let client: pg.PoolClient | undefined;
     try {
-      client = await options.pool.connect();
-      const { rows } = await client.query<{ locked: boolean }>(
-        'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
-        [options.name],
-      );
-      if (!rows[0]?.locked) {
-        client.release();
-        client = undefined;
-        await pause();
-        continue;
-      }
-      // Ends when asked to stop or when the lock's connection is lost (either ends the lock).
-      const lost = new AbortController();
-      const abort = () => lost.abort();
-      client.on('error', abort);
-      options.stop.addEventListener('abort', abort);
-      try {
-        await options.work(lost.signal);
-      } finally {
-        options.stop.removeEventListener('abort', abort);
-      }
+      const ran = await withSessionLockIfFree(options.pool, options.name, async (client) => {
+        // Ends when asked to stop or when the lock's connection is lost (either ends the lock).
+        const lost = new AbortController();
+        const abort = () => lost.abort();
+        client.on('error', abort);
+        options.stop.addEventListener('abort', abort);
+        try {
+          await options.work(lost.signal);
+        } finally {
+          options.stop.removeEventListener('abort', abort);
+        }
+      });
+      if (!ran.locked) await pause();
     } catch (error) {
       options.onError?.(error);
       await pause();
-    } finally {
-      // Ending the session releases the lock, whatever state the connection is in.
-      client?.release(true);
     }
+  }
+};
+
+/**
+ * Runs `work` holding the named session lock if no other session holds it now; answers
+ * `{ locked: false }` without running it otherwise.
+ */
+export const withSessionLockIfFree = async <T>(
+  pool: pg.Pool,
+  name: string,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<{ locked: true; value: T } | { locked: false }> => {
+  const client = await pool.connect();
+  let locked = false;
+  try {
+    const { rows } = await client.query<{ locked: boolean }>(
+      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
+      [name],
+    );
+    locked = rows[0]?.locked === true;
+    if (!locked) return { locked: false };
+    return { locked: true, value: await work(client) };
+  } finally {
+    // Ending the session releases the lock, whatever state the connection is in.
+    client.release(locked ? true : undefined);
   }
 };

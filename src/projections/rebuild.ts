@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { AllFrom, EventStore, RecordedEvent } from '../eventstore/eventStore.js';
+import { withSessionLockIfFree } from '../platform/advisoryLocks.js';
 import type { AvailabilityCache } from './availabilityCache/availabilityCache.js';
 import {
   AVAILABILITY_CACHE,
@@ -123,18 +124,9 @@ const rebuildAvailabilityCache = async (
 
 /** One rebuild of a projection at a time: a second would drop the schema the first is filling. */
 const withRebuildLock = async <T>(pool: pg.Pool, name: string, work: () => Promise<T>): Promise<T> => {
-  const client = await pool.connect();
-  try {
-    const { rows } = await client.query<{ locked: boolean }>(
-      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
-      [`rebuild:${name}`],
-    );
-    if (!rows[0]?.locked) throw new Error(`a rebuild of ${name} is already running`);
-    return await work();
-  } finally {
-    // Ending the session releases the lock whatever happened.
-    client.release(true);
-  }
+  const ran = await withSessionLockIfFree(pool, `rebuild:${name}`, work);
+  if (!ran.locked) throw new Error(`a rebuild of ${name} is already running`);
+  return ran.value;
 };
 
 /** Rebuilds the named projections (all when none are named) from the log, reporting progress. */
