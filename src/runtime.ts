@@ -1,4 +1,8 @@
+import path from 'node:path';
+import { Redis } from 'ioredis';
 import type pg from 'pg';
+import { CustomerAccounts } from './accounts/customerAccounts.js';
+import { accountMigrations } from './accounts/schema.js';
 import { buildApi } from './api/app.js';
 import { InventoryWriters } from './commands/inventoryWriters.js';
 import type { PurchaseContext } from './commands/purchaseContext.js';
@@ -10,8 +14,11 @@ import { PostgresAdvisoryLocks } from './platform/advisoryLocks.js';
 import type { Config } from './platform/config.js';
 import { openDatabase } from './platform/database.js';
 import type { Logger } from './platform/logger.js';
+import { MeteredEventStore } from './platform/metrics/meteredEventStore.js';
+import { Metrics } from './platform/metrics/metrics.js';
 import { type Migration, runMigrations } from './platform/migrations.js';
 import { createPostgresPool } from './platform/postgres.js';
+import { readOrCreateSecret } from './platform/secretFile.js';
 import { Shutdown } from './platform/shutdown.js';
 import { HoldExpiry } from './process/holdExpiry.js';
 import { PurchaseProcessManager } from './process/purchaseProcessManager.js';
@@ -34,6 +41,7 @@ export const allMigrations: readonly Migration[] = [
   ...eventStoreMigrations,
   ...processMigrations,
   ...projectionMigrations,
+  ...accountMigrations,
 ];
 
 export type Runtime = {
@@ -45,7 +53,31 @@ export type Runtime = {
   /** Redis when REDIS_URL is set, else in this process (the embedded default runs every role in one). */
   availabilityCache: AvailabilityCache;
   databaseUrl: string;
+  metrics: Metrics;
+  /** Where an admin can log in, when one was set up at start-up. */
+  admin: AdminLogin | undefined;
   shutdown: Shutdown;
+};
+
+/** `passwordFile`: where a generated password is kept (embedded default only). */
+export type AdminLogin = { email: string; passwordFile?: string };
+
+const DEFAULT_ADMIN_EMAIL = 'admin@flashtix.local';
+
+/**
+ * The admin account: from ADMIN_EMAIL/ADMIN_PASSWORD when set; on the embedded default, one
+ * whose password is generated once into DATA_DIR, so that a fresh `npm start` can be used at once.
+ */
+const setUpAdmin = async (config: Config, pool: pg.Pool): Promise<AdminLogin | undefined> => {
+  const accounts = new CustomerAccounts(pool);
+  if (config.admin) {
+    await accounts.ensureAdmin(config.admin.email, config.admin.password);
+    return { email: config.admin.email };
+  }
+  if (config.databaseUrl) return undefined;
+  const passwordFile = path.resolve(config.dataDir, 'admin-password');
+  await accounts.ensureAdmin(DEFAULT_ADMIN_EMAIL, await readOrCreateSecret(passwordFile, 18));
+  return { email: DEFAULT_ADMIN_EMAIL, passwordFile };
 };
 
 /**
@@ -71,13 +103,21 @@ export const openRuntime = async (config: Config, log: Logger): Promise<Runtime>
     shutdown.add('lock pool', () => lockPool.end());
     const applied = await runMigrations(pool, allMigrations);
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
-    const eventStore = new PostgresEventStore({
-      pool,
-      onBackgroundError: (error) =>
-        log.warn({ err: error }, 'event store subscription or listener failed; retrying'),
-    });
+    const admin = await setUpAdmin(config, pool);
+    const metrics = new Metrics();
+    const eventStore = new MeteredEventStore(
+      new PostgresEventStore({
+        pool,
+        onBackgroundError: (error) =>
+          log.warn({ err: error }, 'event store subscription or listener failed; retrying'),
+      }),
+      metrics,
+    );
     shutdown.add('event store', () => eventStore.close());
-    const writers = new InventoryWriters(eventStore);
+    const writers = new InventoryWriters(eventStore, {
+      onBatch: (commands) => metrics.writerBatchSize.observe(commands),
+      onConflict: () => metrics.writerRetries.inc(),
+    });
     shutdown.add('inventory writers', () => writers.close());
     const purchase: PurchaseContext = {
       store: eventStore,
@@ -101,6 +141,8 @@ export const openRuntime = async (config: Config, log: Logger): Promise<Runtime>
       purchase,
       availabilityCache,
       databaseUrl: database.url,
+      metrics,
+      admin,
       shutdown,
     };
   } catch (error) {
@@ -152,11 +194,28 @@ export const startProjector = async (runtime: Runtime): Promise<void> => {
 
 /** The api role: the HTTP API on HOST:PORT; returns the address it listens on. */
 export const startApi = async (runtime: Runtime): Promise<string> => {
+  const { config } = runtime;
+  let redis: Redis | undefined;
+  if (config.redisUrl) {
+    // Fails fast while Redis is away (rate limits then let requests through) instead of queueing.
+    const client = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    client.on('error', (error) => runtime.log.debug({ err: error }, 'rate-limit store unavailable'));
+    runtime.shutdown.add('rate-limit store', async () => client.disconnect());
+    redis = client;
+  }
   const api = await buildApi({
     pool: runtime.pool,
     store: runtime.eventStore,
     cache: runtime.availabilityCache,
     cacheIsShared: runtime.availabilityCache instanceof RedisAvailabilityCache,
+    purchase: runtime.purchase,
+    jwtSecret: config.jwtSecret ?? (await readOrCreateSecret(path.resolve(config.dataDir, 'jwt-secret'), 48)),
+    tokenTtlSeconds: config.jwtTtlSeconds,
+    metrics: runtime.metrics,
+    rateLimits: config.rateLimits,
+    redis,
+    corsOrigins: config.corsOrigins,
+    trustProxy: config.trustProxy,
     logger: runtime.log,
   });
   const address = await api.listen({ host: runtime.config.host, port: runtime.config.port });

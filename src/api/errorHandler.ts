@@ -1,5 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { WriterClosedError, WriterOverloadedError } from '../commands/hotStreamWriter.js';
+import { PaymentUnavailableError } from '../commands/payOrder.js';
 import { InvalidCursorError } from '../projections/readModels/queries.js';
 import { type FieldProblem, type Problem, ProblemError, problem } from './problem.js';
 
@@ -16,7 +18,11 @@ const UNAVAILABLE_CODES = new Set([
   '57P01',
   '57P03',
 ]);
+// Refusals that mean "not now": retrying the same request later is safe.
+const BUSY_OR_AWAY = [PaymentUnavailableError, WriterOverloadedError, WriterClosedError];
+
 const isUnavailable = (error: unknown): boolean => {
+  if (BUSY_OR_AWAY.some((kind) => error instanceof kind)) return true;
   const code = (error as { code?: unknown }).code;
   if (
     typeof code === 'string' &&
@@ -83,7 +89,13 @@ export const registerErrorHandling = (app: FastifyInstance): void => {
       reply.header('retry-after', RETRY_AFTER_SECONDS);
       return send(
         reply,
-        problem(503, 'unavailable', 'a service this request needs is unavailable; try again shortly'),
+        problem(
+          503,
+          'unavailable',
+          error instanceof PaymentUnavailableError
+            ? error.message
+            : 'a service this request needs is unavailable or busy; try again shortly',
+        ),
       );
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)

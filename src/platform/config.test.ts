@@ -30,6 +30,10 @@ describe('loadConfig', () => {
       paymentGatewayLatencyMs: 0,
       holdExpiryGraceMs: 2000,
       paymentSettleMs: 120_000,
+      jwtTtlSeconds: 43_200,
+      rateLimits: { perIp: 1200, ordersPerCustomer: 30, windowMs: 60_000 },
+      corsOrigins: [],
+      trustProxy: false,
     });
   });
 
@@ -44,8 +48,18 @@ describe('loadConfig', () => {
       ADMIN_EMAIL: 'admin@example.com',
       ADMIN_PASSWORD: 'correct horse',
       LOG_LEVEL: 'warn',
+      RATE_LIMIT_PER_IP: '0',
+      RATE_LIMIT_ORDERS_PER_CUSTOMER: '5',
+      RATE_LIMIT_WINDOW_MS: '10000',
+      CORS_ORIGINS: 'https://a.example, https://b.example',
+      TRUST_PROXY: '10.0.0.0/8',
+      JWT_TTL_SECONDS: '600',
     });
     expect(config).toMatchObject({
+      rateLimits: { perIp: 0, ordersPerCustomer: 5, windowMs: 10_000 },
+      corsOrigins: ['https://a.example', 'https://b.example'],
+      trustProxy: '10.0.0.0/8',
+      jwtTtlSeconds: 600,
       port: 8080,
       host: '0.0.0.0',
       eventStore: 'esdb',

@@ -37,6 +37,18 @@ const envSchema = z
     PAYMENT_GATEWAY_LATENCY_MS: optional(z.coerce.number().int().min(0).max(60_000)).default(0),
     HOLD_EXPIRY_GRACE_MS: optional(z.coerce.number().int().min(0).max(600_000)).default(2000),
     PAYMENT_SETTLE_MS: optional(z.coerce.number().int().min(1000).max(86_400_000)).default(120_000),
+    JWT_TTL_SECONDS: optional(
+      z.coerce
+        .number()
+        .int()
+        .min(60)
+        .max(30 * 86_400),
+    ).default(12 * 3600),
+    RATE_LIMIT_WINDOW_MS: optional(z.coerce.number().int().min(1000).max(3_600_000)).default(60_000),
+    RATE_LIMIT_PER_IP: optional(z.coerce.number().int().min(0)).default(1200),
+    RATE_LIMIT_ORDERS_PER_CUSTOMER: optional(z.coerce.number().int().min(0)).default(30),
+    CORS_ORIGINS: optional(z.string()),
+    TRUST_PROXY: optional(z.string()),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET)
@@ -78,6 +90,12 @@ export type Config = {
   holdExpiryGraceMs: number;
   /** A payment attempt pending this long is settled from the gateway's books. */
   paymentSettleMs: number;
+  jwtTtlSeconds: number;
+  rateLimits: { perIp: number; ordersPerCustomer: number; windowMs: number };
+  /** Browser origins allowed by CORS; empty: CORS off. */
+  corsOrigins: string[];
+  /** true: trust X-Forwarded-For from any proxy; a string: from these addresses or CIDRs. */
+  trustProxy: boolean | string;
 };
 
 export class ConfigError extends Error {
@@ -117,5 +135,19 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     paymentGatewayLatencyMs: e.PAYMENT_GATEWAY_LATENCY_MS,
     holdExpiryGraceMs: e.HOLD_EXPIRY_GRACE_MS,
     paymentSettleMs: e.PAYMENT_SETTLE_MS,
+    jwtTtlSeconds: e.JWT_TTL_SECONDS,
+    rateLimits: {
+      perIp: e.RATE_LIMIT_PER_IP,
+      ordersPerCustomer: e.RATE_LIMIT_ORDERS_PER_CUSTOMER,
+      windowMs: e.RATE_LIMIT_WINDOW_MS,
+    },
+    corsOrigins: (e.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+    trustProxy:
+      e.TRUST_PROXY === undefined || e.TRUST_PROXY === 'false'
+        ? false
+        : e.TRUST_PROXY === 'true' || e.TRUST_PROXY,
   };
 };

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
+import { readOrCreateSecret } from './secretFile.js';
 
 export type EmbeddedPostgres = {
   /** A URL for the given database on the embedded server. */
@@ -55,18 +55,6 @@ const freePort = (): Promise<number> =>
     });
   });
 
-/** The password is made once per cluster and kept beside it, readable by its owner only. */
-const clusterPassword = async (dataDir: string): Promise<string> => {
-  const file = path.join(dataDir, 'postgres-password');
-  try {
-    return (await fs.readFile(file, 'utf8')).trim();
-  } catch {
-    const password = randomBytes(24).toString('base64url');
-    await fs.writeFile(file, `${password}\n`, { mode: 0o600 });
-    return password;
-  }
-};
-
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
 
 /**
@@ -95,7 +83,8 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
     await fs.chmod(options.dataDir, mode | 0o011);
   }
   const databaseDir = path.resolve(options.dataDir, 'postgres');
-  const password = await clusterPassword(options.dataDir);
+  // Made once per cluster and kept beside it, readable by its owner only.
+  const password = await readOrCreateSecret(path.join(options.dataDir, 'postgres-password'), 24);
   const port = await freePort();
   const log = options.onLog ?? (() => undefined);
   const server = new EmbeddedPostgresServer({

@@ -149,11 +149,7 @@ export class PurchaseProcessManager {
 
   async #follow(lost: AbortSignal): Promise<void> {
     const { pool } = this.options;
-    const saved = await pool.query<{ position: string }>(
-      'SELECT position FROM process_checkpoints WHERE name = $1',
-      [this.name],
-    );
-    let from: AllFrom = saved.rows[0]?.position ?? 'start';
+    let from = await readProcessCheckpoint(pool, this.name);
     let unsaved = 0;
     let timer: NodeJS.Timeout | undefined;
     let saving: Promise<void> = Promise.resolve();
@@ -197,3 +193,12 @@ export class PurchaseProcessManager {
     }
   }
 }
+
+/** Where a process manager has got to in `$all`. */
+export const readProcessCheckpoint = async (pool: pg.Pool, name = 'purchase'): Promise<AllFrom> => {
+  const saved = await pool.query<{ position: string }>(
+    'SELECT position FROM process_checkpoints WHERE name = $1',
+    [name],
+  );
+  return saved.rows[0]?.position ?? 'start';
+};

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { EventStore } from '../eventstore/eventStore.js';
+import type { AllFrom, EventStore } from '../eventstore/eventStore.js';
 import { readCheckpoint } from './checkpoints.js';
 
 export type ProjectionStatus = {
@@ -14,15 +14,14 @@ export type ProjectionStatus = {
   secondsBehind: number;
 };
 
-/** How far a projection is behind the head of `$all`, for metrics and `flashtix projections status`. */
-export const projectionStatus = async (
-  pool: pg.Pool,
+/** How far a consumer whose checkpoint is `from` is behind the head of `$all`. */
+export const statusAt = async (
   store: EventStore,
   name: string,
+  from: AllFrom,
   options: { now?: Date; limit?: number } = {},
 ): Promise<ProjectionStatus> => {
   const limit = options.limit ?? 1000;
-  const from = await readCheckpoint(pool, name);
   const pending = await store.readAll({ from, maxCount: limit });
   const oldest = pending[0];
   const now = options.now ?? new Date();
@@ -34,3 +33,11 @@ export const projectionStatus = async (
     secondsBehind: oldest ? Math.max(0, (now.getTime() - oldest.createdAt.getTime()) / 1000) : 0,
   };
 };
+
+/** How far a projection is behind the head of `$all`, for metrics and `flashtix projections status`. */
+export const projectionStatus = async (
+  pool: pg.Pool,
+  store: EventStore,
+  name: string,
+  options: { now?: Date; limit?: number } = {},
+): Promise<ProjectionStatus> => statusAt(store, name, await readCheckpoint(pool, name), options);

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, buildApi } from '../../src/api/app.js';
+import type { Api } from '../../src/api/app.js';
 import { availabilityCacheProjection } from '../../src/projections/availabilityCache/availabilityCacheProjection.js';
 import { MemoryAvailabilityCache } from '../../src/projections/availabilityCache/memoryAvailabilityCache.js';
 import { RedisAvailabilityCache } from '../../src/projections/availabilityCache/redisAvailabilityCache.js';
 import { readModelProjection } from '../../src/projections/readModels/readModelProjection.js';
+import { buildTestApi } from '../support/apiHarness.js';
 import { replayAll } from '../support/replay.js';
 import { useWorkloadFixture } from '../support/workloadFixture.js';
 
@@ -16,7 +17,7 @@ describe('HTTP API: catalog, availability, health, errors', () => {
     const cache = new MemoryAvailabilityCache();
     await replayAll(pool(), fixture.subject.store, readModelProjection());
     await replayAll(pool(), fixture.subject.store, availabilityCacheProjection(cache));
-    api = await buildApi({ pool: pool(), store: fixture.subject.store, cache, cacheIsShared: false });
+    api = await buildTestApi({ pool: pool(), store: fixture.subject.store, cache, purchase: fixture.h.ctx });
   });
   afterAll(async () => api?.close());
 
@@ -111,11 +112,12 @@ describe('HTTP API: catalog, availability, health, errors', () => {
 
   it('answers availability from PostgreSQL when Redis cannot be reached', async () => {
     const unreachable = new RedisAvailabilityCache('redis://127.0.0.1:1');
-    const degraded = await buildApi({
+    const degraded = await buildTestApi({
       pool: pool(),
       store: fixture.subject.store,
       cache: unreachable,
       cacheIsShared: true,
+      purchase: fixture.h.ctx,
     });
     const showId = fixture.workload.showIds[0]!;
     const response = await degraded.inject({ method: 'GET', url: `/shows/${showId}/availability` });
@@ -144,13 +146,41 @@ describe('HTTP API: catalog, availability, health, errors', () => {
     expectProblem(await api.inject({ method: 'GET', url: '/nowhere' }), 404, 'not_found');
   });
 
-  it('serves its OpenAPI document describing these routes', async () => {
+  it('serves an OpenAPI document with exactly the routes of the contract, and Swagger UI', async () => {
     const response = await api.inject({ method: 'GET', url: '/docs/json' });
     expect(response.statusCode).toBe(200);
-    const document = response.json() as { openapi: string; paths: Record<string, unknown> };
+    const document = response.json() as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
     expect(document.openapi).toMatch(/^3\./);
-    expect(Object.keys(document.paths).sort()).toEqual(
-      ['/health/live', '/health/ready', '/shows', '/shows/{showId}', '/shows/{showId}/availability'].sort(),
+    const routes = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
     );
+    expect(routes.sort()).toEqual(
+      [
+        'POST /auth/register',
+        'POST /auth/login',
+        'GET /shows',
+        'GET /shows/{showId}',
+        'GET /shows/{showId}/availability',
+        'GET /shows/{showId}/availability/stream',
+        'POST /admin/shows',
+        'POST /admin/shows/{showId}/sales/close',
+        'POST /admin/shows/{showId}/sales/open',
+        'GET /admin/audit',
+        'POST /orders',
+        'GET /orders',
+        'GET /orders/{orderId}',
+        'POST /orders/{orderId}/payment',
+        'POST /orders/{orderId}/cancel',
+        'GET /health/live',
+        'GET /health/ready',
+        'GET /metrics',
+      ].sort(),
+    );
+    const ui = await api.inject({ method: 'GET', url: '/docs/' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.headers['content-type']).toMatch(/text\/html/);
   });
 });

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { readAvailability } from '../../projections/availabilityReader.js';
 import { getShow, listShows } from '../../projections/readModels/queries.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiContext } from '../app.js';
 import { ProblemError, problemSchema } from '../problem.js';
 
 const showSummary = z.object({
@@ -46,7 +46,7 @@ const availability = z.object({
 const showParams = z.object({ showId: z.uuid() });
 
 /** The public catalog: shows, one show, and its availability (from the cache, PostgreSQL as fallback). */
-export const catalogRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
+export const catalogRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.get(
     '/shows',

@@ -1,16 +1,19 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { ApiDeps } from '../app.js';
+import type { ApiContext } from '../app.js';
 
 const check = z.enum(['ok', 'down', 'not_configured']);
 
 /** Liveness (the process answers) and readiness (its dependencies answer). */
-export const healthRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
+export const healthRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.get(
     '/health/live',
-    { schema: { tags: ['operations'], response: { 200: z.object({ status: z.literal('ok') }) } } },
+    {
+      config: { rateLimit: false },
+      schema: { tags: ['operations'], response: { 200: z.object({ status: z.literal('ok') }) } },
+    },
     async () => ({ status: 'ok' as const }),
   );
   const readiness = z.object({
@@ -19,7 +22,11 @@ export const healthRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   });
   api.get(
     '/health/ready',
-    { schema: { tags: ['operations'], response: { 200: readiness, 503: readiness } } },
+    // Probes come often and from the platform, not from clients: never rate-limited.
+    {
+      config: { rateLimit: false },
+      schema: { tags: ['operations'], response: { 200: readiness, 503: readiness } },
+    },
     async (_request, reply) => {
       const probe = async (run: () => Promise<unknown>) => {
         try {

@@ -39,6 +39,11 @@ describe('show decider', () => {
   describe('ScheduleShow', () => {
     it('schedules a show with its ticket types', () =>
       spec.given([]).when(schedule()).thenEmits([scheduled]));
+    it('records times with an offset in UTC, as the event schema reads them back', () =>
+      spec
+        .given([])
+        .when(schedule({ startsAt: '2027-01-10T21:00:00+01:00', salesOpenAt: '2026-12-01T13:00:00+01:00' }))
+        .thenEmits([scheduled]));
     it('is a no-op when retried with the same details, even at another time', () =>
       spec
         .given([scheduled])

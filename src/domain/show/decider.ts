@@ -55,7 +55,17 @@ const decide = (command: ShowCommand, state: ShowState): Decision<ShowEvent, Sho
       }
       const invalid = invalidShowReason(command);
       if (invalid) return reject('invalid_show', invalid);
-      return accept({ type: 'ShowScheduled', data: { ...show, scheduledAt: now.toISOString() } });
+      // Times are recorded in one canonical form (UTC, with milliseconds), whatever offset they came with.
+      const canonical = (time: string) => new Date(instant(time)).toISOString();
+      return accept({
+        type: 'ShowScheduled',
+        data: {
+          ...show,
+          startsAt: canonical(show.startsAt),
+          salesOpenAt: canonical(show.salesOpenAt),
+          scheduledAt: now.toISOString(),
+        },
+      });
     }
     case 'OpenShowSales': {
       if (state.status !== 'scheduled')

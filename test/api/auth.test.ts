@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiClient, apiClient } from '../support/apiClient.js';
+import { expectProblemShape as expectProblem } from '../support/apiHarness.js';
+import { ADMIN, type ApiStack, handMadeToken, startApiStack } from '../support/apiStack.js';
+
+describe('HTTP API: accounts, tokens and who may do what', () => {
+  let stack: ApiStack;
+  let client: ApiClient;
+  beforeAll(async () => {
+    stack = await startApiStack();
+    client = apiClient(stack.api);
+  });
+  afterAll(async () => stack?.close());
+
+  const register = (payload: Record<string, unknown>) =>
+    stack.api.inject({ method: 'POST', url: '/auth/register', payload });
+  const login = (payload: Record<string, unknown>) =>
+    stack.api.inject({ method: 'POST', url: '/auth/login', payload });
+
+  it('registers a customer, refuses the same email in another case, and logs in', async () => {
+    const email = `Ann.${randomUUID()}@Example.com`;
+    const registered = await register({ email, password: 'a long enough password', name: 'Ann' });
+    expect(registered.statusCode).toBe(201);
+    const { customerId, token } = registered.json() as { customerId: string; token: string };
+    expect(token.split('.')).toHaveLength(3);
+    expectProblem(
+      await register({ email: email.toLowerCase(), password: 'another password', name: 'Ann 2' }),
+      409,
+      'email_taken',
+    );
+    const loggedIn = await login({ email: email.toUpperCase(), password: 'a long enough password' });
+    expect(loggedIn.statusCode).toBe(200);
+    const body = loggedIn.json() as { customerId: string; role: string; token: string; expiresAt: string };
+    expect(body).toMatchObject({ customerId, role: 'customer' });
+    // Twelve hours by default.
+    expect(Date.parse(body.expiresAt) - Date.now()).toBeGreaterThan(11 * 3600_000);
+    const [, payload] = body.token.split('.');
+    expect(JSON.parse(Buffer.from(payload!, 'base64url').toString())).toMatchObject({
+      sub: customerId,
+      role: 'customer',
+    });
+  });
+
+  it('answers a wrong password and an unknown email alike, with 401', async () => {
+    const { customerId } = await client.register();
+    expect(customerId).toBeTruthy();
+    const wrong = expectProblem(
+      await login({ email: ADMIN.email, password: 'not the password' }),
+      401,
+      'unauthorized',
+    );
+    const unknown = expectProblem(
+      await login({ email: `${randomUUID()}@example.com`, password: 'not the password' }),
+      401,
+      'unauthorized',
+    );
+    expect(unknown.detail).toBe(wrong.detail);
+  });
+
+  it('refuses bad sign-up input with the field named, and writes no account', async () => {
+    const email = `${randomUUID()}@example.com`;
+    const short = expectProblem(
+      await register({ email, password: 'short', name: 'Bo' }),
+      400,
+      'validation_failed',
+    ) as {
+      errors?: { path: string }[];
+    };
+    expect(short.errors?.map((e) => e.path)).toEqual(['body.password']);
+    expectProblem(
+      await register({ email: 'not-an-email', password: 'long enough pass', name: 'Bo' }),
+      400,
+      'validation_failed',
+    );
+    expectProblem(await register({ email, password: 'x'.repeat(129), name: 'Bo' }), 400, 'validation_failed');
+    const { rows } = await stack.pool.query('SELECT 1 FROM customers WHERE email = $1', [email]);
+    expect(rows).toHaveLength(0);
+  });
+
+  it('creates the admin account from its settings, and lets it in as admin', async () => {
+    const response = await login(ADMIN);
+    expect(response.json()).toMatchObject({ role: 'admin' });
+    const { rows } = await stack.pool.query<{ password_hash: string }>(
+      'SELECT password_hash FROM customers WHERE email = $1',
+      [ADMIN.email],
+    );
+    // scrypt with its parameters in the hash; never the password itself.
+    expect(rows[0]!.password_hash).toMatch(/^scrypt\$\d+\$\d+\$\d+\$/);
+    expect(rows[0]!.password_hash).not.toContain(ADMIN.password);
+  });
+
+  it('refuses missing, malformed, forged, expired, unsigned and claim-less tokens with 401', async () => {
+    const { customerId } = await client.register();
+    const now = Math.floor(Date.now() / 1000);
+    const good = { sub: customerId, role: 'customer', iat: now, exp: now + 600 };
+    const refused = [
+      undefined,
+      'Bearer',
+      'Bearer not.a.token',
+      'Basic dXNlcjpwYXNz',
+      `Bearer ${handMadeToken(good, { secret: 'some-other-secret-that-is-long-enough!!' })}`,
+      `Bearer ${handMadeToken({ ...good, exp: now - 10 })}`,
+      `Bearer ${handMadeToken(good, { alg: 'none' })}`,
+      `Bearer ${handMadeToken({ sub: customerId, iat: now, exp: now + 600 })}`,
+      `Bearer ${handMadeToken({ ...good, role: 'superuser' })}`,
+    ];
+    for (const authorization of refused) {
+      const response = await stack.api.inject({
+        method: 'GET',
+        url: '/orders',
+        headers: authorization ? { authorization } : {},
+      });
+      expectProblem(response, 401, 'unauthorized');
+      expect(response.headers['www-authenticate']).toBe('Bearer');
+    }
+    const expired = await stack.api.inject({
+      method: 'GET',
+      url: '/orders',
+      headers: { authorization: `Bearer ${handMadeToken({ ...good, exp: now - 10 })}` },
+    });
+    expect((expired.json() as { detail: string }).detail).toMatch(/expired/);
+    // The same claims, properly signed, are accepted.
+    const accepted = await stack.api.inject({
+      method: 'GET',
+      url: '/orders',
+      headers: { authorization: `Bearer ${handMadeToken(good)}` },
+    });
+    expect(accepted.statusCode).toBe(200);
+  });
+
+  it('keeps customers out of admin routes (403) and out of other customers’ orders (404)', async () => {
+    const admin = await client.adminToken();
+    const show = await client.createShow(admin, [{ capacity: 10 }]);
+    const alice = await client.register('Alice');
+    const bob = await client.register('Bob');
+    for (const request of [
+      { method: 'POST' as const, url: '/admin/shows', payload: {} },
+      { method: 'POST' as const, url: `/admin/shows/${show.showId}/sales/close` },
+      { method: 'GET' as const, url: '/admin/audit' },
+    ])
+      expectProblem(
+        await stack.api.inject({ ...request, headers: client.bearer(alice.token) }),
+        403,
+        'forbidden',
+      );
+    expectProblem(await stack.api.inject({ method: 'GET', url: '/admin/audit' }), 401, 'unauthorized');
+
+    const placed = await client.placeOrder(alice.token, randomUUID(), {
+      showId: show.showId,
+      lines: [{ ticketTypeId: show.ticketTypes[0]!.ticketTypeId, quantity: 1 }],
+    });
+    expect(placed.statusCode).toBe(201);
+    const { orderId } = placed.json() as { orderId: string };
+    expectProblem(await client.getOrder(bob.token, orderId), 404, 'not_found');
+    expectProblem(await client.pay(bob.token, orderId, randomUUID()), 404, 'not_found');
+    expectProblem(await client.cancel(bob.token, orderId), 404, 'not_found');
+    // Bob's attempts changed nothing; the admin sees Alice's order.
+    const seen = await client.getOrder(admin, orderId);
+    expect(seen.json()).toMatchObject({
+      orderId,
+      customerId: alice.customerId,
+      status: 'reserved',
+      payment: null,
+    });
+  });
+});

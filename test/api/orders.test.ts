@@ -1,0 +1,409 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OrderBody } from '../../src/api/schemas/order.js';
+import type { ShowBody } from '../../src/api/schemas/show.js';
+import { SimulatedPaymentGateway } from '../../src/process/simulatedPaymentGateway.js';
+import { getOrder } from '../../src/projections/readModels/queries.js';
+import { type ApiClient, apiClient } from '../support/apiClient.js';
+import { expectProblemShape as expectProblem } from '../support/apiHarness.js';
+import { type ApiStack, startApiStack } from '../support/apiStack.js';
+import { waitFor } from '../support/waitFor.js';
+
+type Payment = { order: OrderBody; payment: { attemptId: string; status: string; reason?: string } };
+
+describe('HTTP API: orders and payments, end to end', () => {
+  let stack: ApiStack;
+  let client: ApiClient;
+  let admin: string;
+  let buyer: { customerId: string; token: string };
+  beforeAll(async () => {
+    stack = await startApiStack();
+    client = apiClient(stack.api);
+    admin = await client.adminToken();
+    buyer = await client.register();
+  });
+  afterAll(async () => stack?.close());
+
+  const lineOf = (show: ShowBody, quantity = 1, index = 0) => ({
+    showId: show.showId,
+    lines: [{ ticketTypeId: show.ticketTypes[index]!.ticketTypeId, quantity }],
+  });
+
+  /** Waits until the cached availability of the show's first ticket type has these figures. */
+  const expectFigures = async (
+    show: ShowBody,
+    figures: { available: number; reserved: number; sold: number },
+  ) => {
+    const ticketTypeId = show.ticketTypes[0]!.ticketTypeId;
+    await waitFor(`availability ${JSON.stringify(figures)}`, async () => {
+      const { ticketTypes } = await client.availability(show.showId);
+      const t = ticketTypes?.find((x) => x.ticketTypeId === ticketTypeId);
+      return t?.available === figures.available && t.reserved === figures.reserved && t.sold === figures.sold;
+    });
+  };
+
+  const orderStatus = async (orderId: string) =>
+    (await client.getOrder(buyer.token, orderId)).json() as OrderBody;
+
+  it('reserve → pay → confirmed, with seats sold and the order readable at once', async () => {
+    const show = await client.createShow(admin, [{ capacity: 10, priceCents: 4200 }]);
+    const placed = await client.placeOrder(buyer.token, randomUUID(), lineOf(show, 2));
+    expect(placed.statusCode).toBe(201);
+    const order = placed.json() as OrderBody;
+    expect(placed.headers.location).toBe(`/orders/${order.orderId}`);
+    expect(order).toMatchObject({
+      customerId: buyer.customerId,
+      showId: show.showId,
+      status: 'reserved',
+      totalCents: 8400,
+      currency: 'EUR',
+      payment: null,
+      lines: [{ ticketTypeId: show.ticketTypes[0]!.ticketTypeId, quantity: 2, unitPriceCents: 4200 }],
+    });
+    expect(Date.parse(order.expiresAt!)).toBeGreaterThan(Date.now() + 500_000);
+    await expectFigures(show, { available: 8, reserved: 2, sold: 0 });
+
+    const paid = await client.pay(buyer.token, order.orderId, randomUUID());
+    expect(paid.statusCode).toBe(200);
+    const body = paid.json() as Payment;
+    expect(body.payment).toMatchObject({ status: 'succeeded' });
+    expect(body.order).toMatchObject({ status: 'confirmed', payment: { status: 'succeeded', attempts: 1 } });
+    await expectFigures(show, { available: 8, reserved: 0, sold: 2 });
+    await waitFor(
+      'the read model to confirm',
+      async () => (await orderStatus(order.orderId)).status === 'confirmed',
+    );
+
+    // Paid and confirmed: neither payable nor cancellable any more.
+    expectProblem(await client.pay(buyer.token, order.orderId, randomUUID()), 409, 'order_not_payable');
+    expectProblem(await client.cancel(buyer.token, order.orderId), 409, 'order_not_cancellable');
+  });
+
+  it('answers GET /orders/{id} from the order stream when the read models have not caught up', async () => {
+    const show = await client.createShow(admin, [{ capacity: 5 }]);
+    await stack.withReadModelsPaused(async () => {
+      const placed = await client.placeOrder(buyer.token, randomUUID(), lineOf(show));
+      const { orderId } = placed.json() as OrderBody;
+      expect(await getOrder(stack.pool, orderId)).toBeUndefined();
+      const read = await client.getOrder(buyer.token, orderId);
+      expect(read.statusCode).toBe(200);
+      expect(read.json()).toMatchObject({ orderId, status: 'reserved', customerId: buyer.customerId });
+    });
+  });
+
+  it('a declined payment cancels the order and puts the seats back', async () => {
+    const show = await client.createShow(admin, [{ capacity: 4 }]);
+    const { orderId } = (
+      await client.placeOrder(buyer.token, randomUUID(), lineOf(show, 3))
+    ).json() as OrderBody;
+    await expectFigures(show, { available: 1, reserved: 3, sold: 0 });
+    const declined = await client.pay(buyer.token, orderId, randomUUID(), 'tok_decline');
+    expect(declined.statusCode).toBe(200);
+    expect(declined.json()).toMatchObject({
+      payment: { status: 'failed', reason: expect.any(String) },
+      order: { status: 'cancelled', cancelReason: 'payment_failed', refunded: false },
+    });
+    await expectFigures(show, { available: 4, reserved: 0, sold: 0 });
+  });
+
+  it('a gateway error is a 503 safe to retry; the same key never charges twice', async () => {
+    const show = await client.createShow(admin, [{ capacity: 4 }]);
+    const { orderId } = (
+      await client.placeOrder(buyer.token, randomUUID(), lineOf(show))
+    ).json() as OrderBody;
+    const errorKey = randomUUID();
+    const failed = await client.pay(buyer.token, orderId, errorKey, 'tok_error');
+    expectProblem(failed, 503, 'unavailable');
+    expect(failed.headers['retry-after']).toBeDefined();
+    // Retrying the same request is allowed (and fails the same way: this token always errors).
+    expectProblem(await client.pay(buyer.token, orderId, errorKey, 'tok_error'), 503, 'unavailable');
+    // The same key with another body is refused and changes nothing.
+    expectProblem(
+      await client.pay(buyer.token, orderId, errorKey, 'tok_visa'),
+      422,
+      'idempotency_key_reused',
+    );
+    expect((await orderStatus(orderId)).status).toBe('reserved');
+
+    const key = randomUUID();
+    const [first, second] = await Promise.all([
+      client.pay(buyer.token, orderId, key),
+      client.pay(buyer.token, orderId, key),
+    ]);
+    for (const r of [first, second]) expect(r.statusCode).toBe(200);
+    const answers = [first, second].map((r) => r.json() as Payment);
+    expect(answers[0]!.payment.attemptId).toBe(answers[1]!.payment.attemptId);
+    const replay = await client.pay(buyer.token, orderId, key);
+    expect(replay.statusCode).toBe(200);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect((replay.json() as Payment).payment).toEqual(answers[0]!.payment);
+    const charges = await stack.pool.query('SELECT 1 FROM gateway_charges WHERE idempotency_key = $1', [
+      answers[0]!.payment.attemptId,
+    ]);
+    expect(charges.rows).toHaveLength(1);
+    expect((await orderStatus(orderId)).status).toBe('confirmed');
+  });
+
+  it('cancelling a reserved order gives its seats back; cancelling again answers the same', async () => {
+    const show = await client.createShow(admin, [{ capacity: 3 }]);
+    const { orderId } = (
+      await client.placeOrder(buyer.token, randomUUID(), lineOf(show, 2))
+    ).json() as OrderBody;
+    const cancelled = await client.cancel(buyer.token, orderId);
+    expect(cancelled.statusCode).toBe(200);
+    expect(cancelled.json()).toMatchObject({ status: 'cancelled', cancelReason: 'customer_cancelled' });
+    expect((await client.cancel(buyer.token, orderId)).statusCode).toBe(200);
+    expectProblem(await client.pay(buyer.token, orderId, randomUUID()), 409, 'order_not_payable');
+    await expectFigures(show, { available: 3, reserved: 0, sold: 0 });
+  });
+
+  it('replays a placed order with 200 and Idempotent-Replayed, refuses the key with another body (422)', async () => {
+    const show = await client.createShow(admin, [{ capacity: 5 }, { capacity: 5 }]);
+    const key = randomUUID();
+    const first = await client.placeOrder(buyer.token, key, lineOf(show, 1));
+    expect(first.statusCode).toBe(201);
+    const again = await client.placeOrder(buyer.token, key, lineOf(show, 1));
+    expect(again.statusCode).toBe(200);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(first.json());
+    expectProblem(await client.placeOrder(buyer.token, key, lineOf(show, 2)), 422, 'idempotency_key_reused');
+    expectProblem(
+      await client.placeOrder(buyer.token, key, lineOf(show, 1, 1)),
+      422,
+      'idempotency_key_reused',
+    );
+    // Keys belong to their customer: another customer's same key is a new order.
+    const other = await client.register();
+    const theirs = await client.placeOrder(other.token, key, lineOf(show, 1));
+    expect(theirs.statusCode).toBe(201);
+    expect((theirs.json() as OrderBody).orderId).not.toBe((first.json() as OrderBody).orderId);
+    await expectFigures(show, { available: 3, reserved: 2, sold: 0 });
+  });
+
+  it('concurrent duplicates reserve once and each gets that one order, never a 5xx', async () => {
+    const show = await client.createShow(admin, [{ capacity: 50 }]);
+    const key = randomUUID();
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => client.placeOrder(buyer.token, key, lineOf(show, 2))),
+    );
+    expect(responses.map((r) => r.statusCode).sort()).toEqual(expect.arrayContaining([201]));
+    for (const r of responses) expect([200, 201]).toContain(r.statusCode);
+    expect(new Set(responses.map((r) => (r.json() as OrderBody).orderId)).size).toBe(1);
+    await expectFigures(show, { available: 48, reserved: 2, sold: 0 });
+  });
+
+  it('many buyers on a few seats: nothing oversold, every refusal a recorded 409 sold_out', async () => {
+    const show = await client.createShow(admin, [{ capacity: 7, maxPerCustomer: 2 }]);
+    const buyers = await Promise.all(Array.from({ length: 12 }, () => client.register()));
+    const responses = await Promise.all(
+      buyers.map((b) => client.placeOrder(b.token, 'stampede', lineOf(show, 1))),
+    );
+    const created = responses.filter((r) => r.statusCode === 201);
+    expect(created).toHaveLength(7);
+    for (const r of responses.filter((x) => x.statusCode !== 201)) expectProblem(r, 409, 'sold_out');
+    await expectFigures(show, { available: 0, reserved: 7, sold: 0 });
+    // A refused order is recorded: its replay is the same 409.
+    const refusedIndex = responses.findIndex((r) => r.statusCode === 409);
+    const replay = await client.placeOrder(buyers[refusedIndex]!.token, 'stampede', lineOf(show, 1));
+    expectProblem(replay, 409, 'sold_out');
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('refuses orders over the per-customer limit, before sales open, after they close, for unknown shows', async () => {
+    const show = await client.createShow(admin, [{ capacity: 20, maxPerCustomer: 3 }]);
+    expectProblem(
+      await client.placeOrder(buyer.token, randomUUID(), lineOf(show, 4)),
+      409,
+      'purchase_limit_exceeded',
+    );
+    const later = await client.createShow(admin, [{ capacity: 5 }], {
+      salesOpenAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expectProblem(await client.placeOrder(buyer.token, randomUUID(), lineOf(later)), 409, 'sales_not_open');
+    const closed = await stack.api.inject({
+      method: 'POST',
+      url: `/admin/shows/${show.showId}/sales/close`,
+      headers: client.bearer(admin),
+    });
+    expect(closed.json()).toMatchObject({ salesClosed: true });
+    const closedKey = randomUUID();
+    expectProblem(await client.placeOrder(buyer.token, closedKey, lineOf(show)), 409, 'sales_closed');
+    const reopened = await stack.api.inject({
+      method: 'POST',
+      url: `/admin/shows/${show.showId}/sales/open`,
+      headers: client.bearer(admin),
+    });
+    expect(reopened.json()).toMatchObject({ salesClosed: false });
+    // The refusal was recorded: its key still answers 409 after sales reopen; a new key gets seats.
+    expectProblem(await client.placeOrder(buyer.token, closedKey, lineOf(show)), 409, 'sales_closed');
+    expect((await client.placeOrder(buyer.token, randomUUID(), lineOf(show))).statusCode).toBe(201);
+
+    expectProblem(
+      await client.placeOrder(buyer.token, randomUUID(), { ...lineOf(show), showId: randomUUID() }),
+      404,
+      'not_found',
+    );
+    expectProblem(
+      await client.placeOrder(buyer.token, randomUUID(), {
+        showId: show.showId,
+        lines: [{ ticketTypeId: randomUUID(), quantity: 1 }],
+      }),
+      404,
+      'not_found',
+    );
+    expectProblem(await client.getOrder(buyer.token, randomUUID()), 404, 'not_found');
+    expectProblem(await client.pay(buyer.token, randomUUID(), randomUUID()), 404, 'not_found');
+    expectProblem(await client.cancel(buyer.token, randomUUID()), 404, 'not_found');
+  });
+
+  it('refuses bad order input with 400 and the field, and writes nothing', async () => {
+    const show = await client.createShow(admin, [{ capacity: 5 }]);
+    const ticketTypeId = show.ticketTypes[0]!.ticketTypeId;
+    const noKey = await stack.api.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: client.bearer(buyer.token),
+      payload: lineOf(show),
+    });
+    expect(
+      (expectProblem(noKey, 400, 'validation_failed') as { errors?: { path: string }[] }).errors,
+    ).toEqual([expect.objectContaining({ path: 'headers.idempotency-key' })]);
+    const bad: [string, unknown][] = [
+      ['body.lines', { showId: show.showId, lines: [] }],
+      ['body.lines.0.quantity', { showId: show.showId, lines: [{ ticketTypeId, quantity: 0 }] }],
+      ['body.lines.0.quantity', { showId: show.showId, lines: [{ ticketTypeId, quantity: 1.5 }] }],
+      ['body.showId', { showId: 'not-a-uuid', lines: [{ ticketTypeId, quantity: 1 }] }],
+      [
+        'body.lines',
+        {
+          showId: show.showId,
+          lines: [
+            { ticketTypeId, quantity: 1 },
+            { ticketTypeId, quantity: 1 },
+          ],
+        },
+      ],
+    ];
+    for (const [path, payload] of bad) {
+      const response = await stack.api.inject({
+        method: 'POST',
+        url: '/orders',
+        headers: { ...client.bearer(buyer.token), 'idempotency-key': randomUUID() },
+        payload: payload as object,
+      });
+      const problem = expectProblem(response, 400, 'validation_failed') as { errors?: { path: string }[] };
+      expect(problem.errors?.map((e) => e.path)).toContain(path);
+    }
+    expectProblem(
+      await client.placeOrder(buyer.token, 'k'.repeat(256), lineOf(show)),
+      400,
+      'validation_failed',
+    );
+    const notJson = await stack.api.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: {
+        ...client.bearer(buyer.token),
+        'idempotency-key': randomUUID(),
+        'content-type': 'application/json',
+      },
+      payload: '{"showId":',
+    });
+    expectProblem(notJson, 400, 'invalid_json');
+    const form = await stack.api.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: {
+        ...client.bearer(buyer.token),
+        'idempotency-key': randomUUID(),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      payload: 'showId=x',
+    });
+    expectProblem(form, 415, 'unsupported_media_type');
+    const huge = await stack.api.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: {
+        ...client.bearer(buyer.token),
+        'idempotency-key': randomUUID(),
+        'content-type': 'application/json',
+      },
+      payload: JSON.stringify({ showId: show.showId, lines: [], padding: 'x'.repeat(70 * 1024) }),
+    });
+    expectProblem(huge, 413, 'payload_too_large');
+    await expectFigures(show, { available: 5, reserved: 0, sold: 0 });
+  });
+
+  it('pays too late: 409 hold_expired once the hold has run out', async () => {
+    const show = await client.createShow(admin, [{ capacity: 5 }]);
+    const { orderId, expiresAt } = (
+      await client.placeOrder(buyer.token, randomUUID(), lineOf(show))
+    ).json() as OrderBody;
+    // An API whose clock is past the hold, before hold expiry has run for it.
+    const later = await stack.otherApi({ clock: () => new Date(Date.parse(expiresAt!) + 1000) });
+    expectProblem(await apiClient(later).pay(buyer.token, orderId, randomUUID()), 409, 'hold_expired');
+    expect((await orderStatus(orderId)).status).toBe('reserved');
+  });
+
+  it('an unpaid hold of one second expires: the order is cancelled and the seats come back', async () => {
+    const show = await client.createShow(admin, [{ capacity: 2 }], { holdSeconds: 1 });
+    const placed = await client.placeOrder(buyer.token, randomUUID(), lineOf(show, 2));
+    const { orderId } = placed.json() as OrderBody;
+    await expectFigures(show, { available: 0, reserved: 2, sold: 0 });
+    await waitFor(
+      'the hold to expire',
+      async () => (await orderStatus(orderId)).status === 'cancelled',
+      15_000,
+    );
+    expect(await orderStatus(orderId)).toMatchObject({ cancelReason: 'expired', refunded: false });
+    await expectFigures(show, { available: 2, reserved: 0, sold: 0 });
+    expectProblem(await client.pay(buyer.token, orderId, randomUUID()), 409, 'order_not_payable');
+  });
+
+  it('a payment that lands after the hold ran out is refunded, and the seats stay on sale', async () => {
+    const show = await client.createShow(admin, [{ capacity: 2 }], { holdSeconds: 1 });
+    const slowGateway = stack.h.otherProcess({
+      gateway: new SimulatedPaymentGateway({ ledger: stack.h.ledger, latencyMs: 2500 }),
+    });
+    const slow = await stack.otherApi({ purchase: slowGateway });
+    const { orderId } = (
+      await client.placeOrder(buyer.token, randomUUID(), lineOf(show, 1))
+    ).json() as OrderBody;
+    const paid = await apiClient(slow).pay(buyer.token, orderId, randomUUID());
+    expect(paid.statusCode).toBe(200);
+    await waitFor('the late payment to be refunded', async () => {
+      const order = await orderStatus(orderId);
+      return order.status === 'cancelled' && order.refunded === true;
+    });
+    expect(await orderStatus(orderId)).toMatchObject({
+      cancelReason: 'expired',
+      refunded: true,
+      payment: { status: 'refunded' },
+    });
+    const refunds = await stack.pool.query('SELECT 1 FROM gateway_refunds');
+    expect(refunds.rows.length).toBeGreaterThanOrEqual(1);
+    await expectFigures(show, { available: 2, reserved: 0, sold: 0 });
+  });
+
+  it("lists the caller's orders, newest first, page by page", async () => {
+    const me = await client.register();
+    const show = await client.createShow(admin, [{ capacity: 10 }]);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++)
+      ids.push(((await client.placeOrder(me.token, randomUUID(), lineOf(show))).json() as OrderBody).orderId);
+    const list = (url: string) => stack.api.inject({ method: 'GET', url, headers: client.bearer(me.token) });
+    await waitFor('the read model to list three orders', async () => {
+      const page = (await list('/orders?limit=10')).json() as { items: OrderBody[] };
+      return page.items.length === 3;
+    });
+    const first = (await list('/orders?limit=2')).json() as { items: OrderBody[]; nextCursor: string };
+    const second = (await list(`/orders?limit=2&cursor=${first.nextCursor}`)).json() as {
+      items: OrderBody[];
+      nextCursor: string | null;
+    };
+    expect([...first.items, ...second.items].map((o) => o.orderId)).toEqual([...ids].reverse());
+    expect(second.nextCursor).toBeNull();
+    expectProblem(await list('/orders?limit=1000'), 400, 'validation_failed');
+  });
+});
