@@ -1,78 +1,55 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './platform/config.js';
-import { createLogger } from './platform/logger.js';
-import { allMigrations, openRuntime, startApi, startProcessor, startProjector } from './runtime.js';
+import { auditCommand } from './cli/auditCommand.js';
+import { type Command, UsageError } from './cli/command.js';
+import { demoCommand } from './cli/demo/demoCommand.js';
+import { migrateCommand } from './cli/migrateCommand.js';
+import { projectionsCommand } from './cli/projectionsCommand.js';
+import { startCommand } from './cli/startCommand.js';
+import { ConfigError } from './platform/config.js';
+
+const commands: Command[] = [startCommand, migrateCommand, projectionsCommand, auditCommand, demoCommand];
 
 const USAGE = `Usage: flashtix <command> [options]
 
 Commands:
-  start [--role all|api|projector|processor]   start FlashTix (embedded PostgreSQL when DATABASE_URL is unset)
-  migrate                                      apply database migrations and exit
+${commands.map((c) => `  ${c.name.padEnd(13)} ${c.summary}`).join('\n')}
 
 Options:
   -h, --help   show help for a command
 
 Configuration comes from environment variables; see README.md.`;
 
-const HELP: Record<string, string> = {
-  start: `Usage: flashtix start [--role all|api|projector|processor]
-
-Starts FlashTix and keeps running until SIGINT or SIGTERM. With no DATABASE_URL it starts an
-embedded PostgreSQL kept in DATA_DIR (default ./.flashtix).
-  --role   which parts this process runs (default all)`,
-  migrate: `Usage: flashtix migrate
-
-Applies every pending database migration, then exits. Safe to run while other processes run.`,
-};
-
-const roles = ['all', 'api', 'projector', 'processor'] as const;
-
 const main = async (argv: string[]): Promise<number> => {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h' }, role: { type: 'string', default: 'all' } },
-  });
-  const command = positionals[0];
-  if (!command || (values.help && !HELP[command])) {
+  const name = argv[0];
+  if (!name || name === '--help' || name === '-h') {
     console.log(USAGE);
-    return command || values.help ? 0 : 1;
+    return name ? 0 : 1;
   }
-  if (!HELP[command]) {
-    console.error(`flashtix: unknown command '${command}'\n\n${USAGE}`);
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    console.error(`flashtix: unknown command '${name}'\n\n${USAGE}`);
     return 1;
   }
-  if (values.help) {
-    console.log(HELP[command]);
-    return 0;
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv.slice(1),
+      allowPositionals: true,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) {
+      console.log(command.help);
+      return 0;
+    }
+    return await command.run({ values, positionals });
+  } catch (error) {
+    // A mistake in the command line: say what, then how it is used.
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`flashtix ${name}: ${(error as Error).message}\n\n${command.help}`);
+      return 1;
+    }
+    throw error;
   }
-  const role = values.role as (typeof roles)[number];
-  if (!roles.includes(role)) {
-    console.error(`flashtix: --role must be one of ${roles.join(', ')}`);
-    return 1;
-  }
-
-  const config = loadConfig();
-  const log = createLogger(config.logLevel);
-  const runtime = await openRuntime(config, log);
-  if (command === 'migrate') {
-    log.info({ migrations: allMigrations.length }, 'database is up to date');
-    await runtime.shutdown.run();
-    return 0;
-  }
-  const stopped = runtime.shutdown.onSignals(() => undefined);
-  if (role === 'all' || role === 'projector') await startProjector(runtime);
-  if (role === 'all' || role === 'processor') startProcessor(runtime);
-  const address = role === 'all' || role === 'api' ? await startApi(runtime) : undefined;
-  log.info(
-    { role, eventStore: config.eventStore, embeddedDatabase: !config.databaseUrl, url: address },
-    'FlashTix ready',
-  );
-  if (address) console.log(`FlashTix is listening on ${address} (API docs: ${address}/docs)`);
-  const signal = await stopped;
-  log.info({ signal }, 'FlashTix stopped');
-  return 0;
 };
 
 main(process.argv.slice(2)).then(

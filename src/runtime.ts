@@ -192,8 +192,15 @@ export const startProjector = async (runtime: Runtime): Promise<void> => {
   }
 };
 
+/** What a caller may set differently from the configuration (the demo: any free port, no limits). */
+export type ApiOverrides = { host?: string; port?: number; rateLimits?: Config['rateLimits'] };
+
+/** The JWT key: JWT_SECRET, or one generated once into DATA_DIR. */
+export const jwtSecretOf = async (config: Config): Promise<string> =>
+  config.jwtSecret ?? readOrCreateSecret(path.resolve(config.dataDir, 'jwt-secret'), 48);
+
 /** The api role: the HTTP API on HOST:PORT; returns the address it listens on. */
-export const startApi = async (runtime: Runtime): Promise<string> => {
+export const startApi = async (runtime: Runtime, overrides: ApiOverrides = {}): Promise<string> => {
   const { config } = runtime;
   let redis: Redis | undefined;
   if (config.redisUrl) {
@@ -209,16 +216,19 @@ export const startApi = async (runtime: Runtime): Promise<string> => {
     cache: runtime.availabilityCache,
     cacheIsShared: runtime.availabilityCache instanceof RedisAvailabilityCache,
     purchase: runtime.purchase,
-    jwtSecret: config.jwtSecret ?? (await readOrCreateSecret(path.resolve(config.dataDir, 'jwt-secret'), 48)),
+    jwtSecret: await jwtSecretOf(config),
     tokenTtlSeconds: config.jwtTtlSeconds,
     metrics: runtime.metrics,
-    rateLimits: config.rateLimits,
+    rateLimits: overrides.rateLimits ?? config.rateLimits,
     redis,
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
     logger: runtime.log,
   });
-  const address = await api.listen({ host: runtime.config.host, port: runtime.config.port });
+  const address = await api.listen({
+    host: overrides.host ?? config.host,
+    port: overrides.port ?? config.port,
+  });
   runtime.shutdown.add('http api', () => api.close());
   return address;
 };

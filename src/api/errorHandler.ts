@@ -21,8 +21,10 @@ const UNAVAILABLE_CODES = new Set([
 // Refusals that mean "not now": retrying the same request later is safe.
 const BUSY_OR_AWAY = [PaymentUnavailableError, WriterOverloadedError, WriterClosedError];
 
+const isBusyOrAway = (error: unknown): boolean => BUSY_OR_AWAY.some((kind) => error instanceof kind);
+
 const isUnavailable = (error: unknown): boolean => {
-  if (BUSY_OR_AWAY.some((kind) => error instanceof kind)) return true;
+  if (isBusyOrAway(error)) return true;
   const code = (error as { code?: unknown }).code;
   if (
     typeof code === 'string' &&
@@ -85,7 +87,9 @@ export const registerErrorHandling = (app: FastifyInstance): void => {
         return send(reply, problem(415, 'unsupported_media_type', 'send the body as application/json'));
     }
     if (isUnavailable(error)) {
-      request.log.warn({ err: error }, 'a dependency is unavailable');
+      // An expected refusal (a declined gateway, a full queue) is news, not an incident.
+      if (isBusyOrAway(error)) request.log.info({ reason: error.message }, 'answered 503');
+      else request.log.warn({ err: error }, 'a dependency is unavailable');
       reply.header('retry-after', RETRY_AFTER_SECONDS);
       return send(
         reply,
