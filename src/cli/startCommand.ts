@@ -21,9 +21,9 @@ export const startRoles = async (
 export const adminHint = (runtime: Runtime): string => {
   const { admin } = runtime;
   if (!admin) return 'No admin account: set ADMIN_EMAIL and ADMIN_PASSWORD to create one.';
-  const where = admin.passwordFile
-    ? `the password is in ${path.relative(process.cwd(), admin.passwordFile) || admin.passwordFile}`
-    : 'with ADMIN_PASSWORD';
+  const relative = admin.passwordFile && path.relative(process.cwd(), admin.passwordFile);
+  const file = relative && !relative.startsWith('..') ? relative : admin.passwordFile;
+  const where = file ? `the password is in ${file}` : 'with ADMIN_PASSWORD';
   return `Log in as admin: POST /auth/login as ${admin.email}, ${where}.`;
 };
 
