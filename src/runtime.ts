@@ -104,7 +104,7 @@ export const openRuntime = async (config: Config, log: Logger): Promise<Runtime>
     const applied = await runMigrations(pool, allMigrations);
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
     const admin = await setUpAdmin(config, pool);
-    const metrics = new Metrics();
+    const metrics = new Metrics({ processMetrics: true });
     const eventStore = new MeteredEventStore(
       new PostgresEventStore({
         pool,

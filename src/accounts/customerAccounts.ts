@@ -50,11 +50,17 @@ export class CustomerAccounts {
     return row && matches ? toAccount(row) : undefined;
   }
 
-  /** Creates the admin account, or makes an existing account with this email the admin with this password. */
+  /**
+   * Makes the account with this email the admin, with this password (creating it if needed),
+   * and every other admin a customer again: the admin is whoever the configuration names now.
+   */
   async ensureAdmin(email: string, password: string): Promise<Account> {
     const passwordHash = await hashPassword(password);
     const { rows } = await this.pool.query<AccountRow>(
-      `INSERT INTO customers (customer_id, email, name, password_hash, role)
+      `WITH demoted AS (
+         UPDATE customers SET role = 'customer' WHERE role = 'admin' AND email <> $2
+       )
+       INSERT INTO customers (customer_id, email, name, password_hash, role)
        VALUES ($1, $2, 'Administrator', $3, 'admin')
        ON CONFLICT (email) DO UPDATE SET password_hash = EXCLUDED.password_hash, role = 'admin'
        RETURNING *`,

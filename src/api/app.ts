@@ -3,7 +3,12 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -21,7 +26,7 @@ import { registerAuthentication } from './auth/authentication.js';
 import { AvailabilityFeed } from './availabilityFeed.js';
 import { registerErrorHandling } from './errorHandler.js';
 import { registerGracefulClose } from './gracefulClose.js';
-import { ProblemError } from './problem.js';
+import { ProblemError, problem } from './problem.js';
 import { registerRequestMetrics } from './requestMetrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
@@ -36,6 +41,10 @@ export type RateLimits = {
   perIp: number;
   /** Orders placed per customer per window; 0 turns it off. */
   ordersPerCustomer: number;
+  /** Logins and sign-ups per client IP per window (each costs a scrypt hash); 0 turns it off. */
+  authPerIp: number;
+  /** Availability streams one client IP may hold open at once; 0 turns it off. */
+  streamsPerIp: number;
   windowMs: number;
 };
 
@@ -50,7 +59,7 @@ export type ApiDeps = {
   jwtSecret: string;
   tokenTtlSeconds?: number;
   metrics?: Metrics;
-  /** Default: 1,200 per IP and 30 orders per customer a minute. */
+  /** Default: 1,200 requests per IP, 30 orders per customer, 30 logins per IP a minute; 50 streams per IP. */
   rateLimits?: RateLimits;
   /** Shares rate-limit counters between API processes; in-process counters without it. */
   redis?: Redis;
@@ -73,11 +82,18 @@ export type ApiContext = ApiDeps & {
   clock: () => Date;
   metrics: Metrics;
   limitOrdersPerCustomer: ((request: FastifyRequest) => Promise<void>) | undefined;
+  rateLimits: RateLimits;
 };
 
 export type Api = FastifyInstance;
 
-const DEFAULT_LIMITS: RateLimits = { perIp: 1200, ordersPerCustomer: 30, windowMs: 60_000 };
+const DEFAULT_LIMITS: RateLimits = {
+  perIp: 1200,
+  ordersPerCustomer: 30,
+  authPerIp: 30,
+  streamsPerIp: 50,
+  windowMs: 60_000,
+};
 
 /** The FlashTix HTTP API: one plugin per concern, zod schemas for validation and OpenAPI. */
 export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
@@ -88,7 +104,15 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     // Request ids let a log line be found from a client's report.
     requestIdHeader: 'x-request-id',
     trustProxy: deps.trustProxy ?? false,
+    // Errors before routing (a malformed URL) are problems too.
+    frameworkErrors: (error, _request, reply) =>
+      void (reply as unknown as FastifyReply)
+        .code(400)
+        .type('application/problem+json')
+        .send(problem(400, 'validation_failed', error.message)),
   }).withTypeProvider<ZodTypeProvider>();
+  // JSON only: without this, text/plain bodies would be parsed as strings and fail validation.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
@@ -157,6 +181,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     clock: deps.clock ?? (() => new Date()),
     metrics,
     limitOrdersPerCustomer,
+    rateLimits: limits,
   };
   const feed = new AvailabilityFeed(deps.cache);
   app.addHook('onClose', () => feed.close());
@@ -168,6 +193,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     ...context,
     feed,
     heartbeatMs: deps.streamHeartbeatMs,
+    streamsPerIp: limits.streamsPerIp,
   });
   await app.register(orderRoutes, context);
   await app.register(adminRoutes, context);

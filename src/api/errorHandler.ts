@@ -23,8 +23,12 @@ const BUSY_OR_AWAY = [PaymentUnavailableError, WriterOverloadedError, WriterClos
 
 const isBusyOrAway = (error: unknown): boolean => BUSY_OR_AWAY.some((kind) => error instanceof kind);
 
+// ioredis gives up on a command with these; they carry no code.
+const REDIS_UNAVAILABLE = new Set(['MaxRetriesPerRequestError', 'AvailabilityCacheUnavailableError']);
+
 const isUnavailable = (error: unknown): boolean => {
   if (isBusyOrAway(error)) return true;
+  if (error instanceof Error && REDIS_UNAVAILABLE.has(error.name)) return true;
   const code = (error as { code?: unknown }).code;
   if (
     typeof code === 'string' &&
@@ -44,6 +48,19 @@ const fieldProblems = (error: FastifyError): FieldProblem[] =>
       message: issue.message ?? 'is not valid',
     };
   });
+
+// PostgreSQL class 22 (data exception): invalid text representation, datetime format, NUL...
+const DATA_EXCEPTIONS = new Set(['22P02', '22007', '22008', '22021', '22P05', '22003', '22001']);
+
+const CODE_BY_STATUS: Record<number, string> = {
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
 
 /**
  * Every error leaves as application/problem+json with a stable code: bad input is a 4xx that
@@ -102,8 +119,14 @@ export const registerErrorHandling = (app: FastifyInstance): void => {
         ),
       );
     }
+    // A value PostgreSQL cannot take (a bad date, a NUL) is bad input that got past a schema.
+    if (typeof error.code === 'string' && DATA_EXCEPTIONS.has(error.code))
+      return send(reply, problem(400, 'validation_failed', 'a value in the request is not acceptable'));
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)
-      return send(reply, problem(error.statusCode, 'validation_failed', error.message));
+      return send(
+        reply,
+        problem(error.statusCode, CODE_BY_STATUS[error.statusCode] ?? 'validation_failed', error.message),
+      );
     request.log.error({ err: error }, 'request failed');
     return send(reply, problem(500, 'internal_error', 'something went wrong on our side'));
   });

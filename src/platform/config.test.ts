@@ -31,7 +31,7 @@ describe('loadConfig', () => {
       holdExpiryGraceMs: 2000,
       paymentSettleMs: 120_000,
       jwtTtlSeconds: 43_200,
-      rateLimits: { perIp: 1200, ordersPerCustomer: 30, windowMs: 60_000 },
+      rateLimits: { perIp: 1200, ordersPerCustomer: 30, authPerIp: 30, streamsPerIp: 50, windowMs: 60_000 },
       corsOrigins: [],
       trustProxy: false,
     });
@@ -56,7 +56,7 @@ describe('loadConfig', () => {
       JWT_TTL_SECONDS: '600',
     });
     expect(config).toMatchObject({
-      rateLimits: { perIp: 0, ordersPerCustomer: 5, windowMs: 10_000 },
+      rateLimits: { perIp: 0, ordersPerCustomer: 5, authPerIp: 30, streamsPerIp: 50, windowMs: 10_000 },
       corsOrigins: ['https://a.example', 'https://b.example'],
       trustProxy: '10.0.0.0/8',
       jwtTtlSeconds: 600,

@@ -47,6 +47,8 @@ const envSchema = z
     RATE_LIMIT_WINDOW_MS: optional(z.coerce.number().int().min(1000).max(3_600_000)).default(60_000),
     RATE_LIMIT_PER_IP: optional(z.coerce.number().int().min(0)).default(1200),
     RATE_LIMIT_ORDERS_PER_CUSTOMER: optional(z.coerce.number().int().min(0)).default(30),
+    RATE_LIMIT_AUTH_PER_IP: optional(z.coerce.number().int().min(0)).default(30),
+    RATE_LIMIT_STREAMS_PER_IP: optional(z.coerce.number().int().min(0)).default(50),
     CORS_ORIGINS: optional(z.string()),
     TRUST_PROXY: optional(z.string()),
   })
@@ -91,7 +93,13 @@ export type Config = {
   /** A payment attempt pending this long is settled from the gateway's books. */
   paymentSettleMs: number;
   jwtTtlSeconds: number;
-  rateLimits: { perIp: number; ordersPerCustomer: number; windowMs: number };
+  rateLimits: {
+    perIp: number;
+    ordersPerCustomer: number;
+    authPerIp: number;
+    streamsPerIp: number;
+    windowMs: number;
+  };
   /** Browser origins allowed by CORS; empty: CORS off. */
   corsOrigins: string[];
   /** true: trust X-Forwarded-For from any proxy; a string: from these addresses or CIDRs. */
@@ -139,6 +147,8 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
     rateLimits: {
       perIp: e.RATE_LIMIT_PER_IP,
       ordersPerCustomer: e.RATE_LIMIT_ORDERS_PER_CUSTOMER,
+      authPerIp: e.RATE_LIMIT_AUTH_PER_IP,
+      streamsPerIp: e.RATE_LIMIT_STREAMS_PER_IP,
       windowMs: e.RATE_LIMIT_WINDOW_MS,
     },
     corsOrigins: (e.CORS_ORIGINS ?? '')

@@ -87,6 +87,14 @@ describe('HTTP API: admin', () => {
       };
       expect(problem.errors?.map((e) => e.path)).toContain(path);
     }
+    // Refused by the show's own rules, where no single field is to blame.
+    for (const payload of [
+      { ...valid, startsAt: '9999-12-31T23:59:59-23:59' },
+      { ...valid, startsAt: '0000-01-01T00:30:00+01:00' },
+      { ...valid, salesOpenAt: '2027-03-02T00:00:00Z' },
+      { ...valid, venue: 'Hall\u00001' },
+    ])
+      expectProblem(await schedule(payload), 400, 'validation_failed');
     const { rows: after } = await stack.pool.query('SELECT count(*)::int AS n FROM es_events');
     expect(after[0].n).toBe(before[0].n);
   });

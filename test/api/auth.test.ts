@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CustomerAccounts } from '../../src/accounts/customerAccounts.js';
 import { type ApiClient, apiClient } from '../support/apiClient.js';
 import { expectProblemShape as expectProblem } from '../support/apiHarness.js';
 import { ADMIN, type ApiStack, handMadeToken, startApiStack } from '../support/apiStack.js';
@@ -74,6 +75,11 @@ describe('HTTP API: accounts, tokens and who may do what', () => {
       'validation_failed',
     );
     expectProblem(await register({ email, password: 'x'.repeat(129), name: 'Bo' }), 400, 'validation_failed');
+    expectProblem(
+      await register({ email, password: 'long enough pass', name: 'B\u0000o' }),
+      400,
+      'validation_failed',
+    );
     const { rows } = await stack.pool.query('SELECT 1 FROM customers WHERE email = $1', [email]);
     expect(rows).toHaveLength(0);
   });
@@ -163,5 +169,39 @@ describe('HTTP API: accounts, tokens and who may do what', () => {
       status: 'reserved',
       payment: null,
     });
+  });
+
+  it('limits logins per address more tightly than other routes', async () => {
+    const limited = await stack.otherApi({
+      rateLimits: { perIp: 1000, ordersPerCustomer: 0, authPerIp: 3, streamsPerIp: 0, windowMs: 60_000 },
+    });
+    const attempt = () =>
+      limited.inject({
+        method: 'POST',
+        url: '/auth/login',
+        remoteAddress: '10.9.9.9',
+        payload: { email: ADMIN.email, password: 'guess' },
+      });
+    for (let i = 0; i < 3; i++) expectProblem(await attempt(), 401, 'unauthorized');
+    const refused = await attempt();
+    expectProblem(refused, 429, 'rate_limited');
+    expect(refused.headers['retry-after']).toBeDefined();
+    expect(
+      (await limited.inject({ method: 'GET', url: '/shows', remoteAddress: '10.9.9.9' })).statusCode,
+    ).toBe(200);
+  });
+
+  it('makes the configured admin the only admin: a former one is a customer again', async () => {
+    const accounts = new CustomerAccounts(stack.pool);
+    const former = `former-${randomUUID()}@example.com`;
+    await accounts.ensureAdmin(former, 'former-admin-pass');
+    expect((await login({ email: former, password: 'former-admin-pass' })).json()).toMatchObject({
+      role: 'admin',
+    });
+    await accounts.ensureAdmin(ADMIN.email, ADMIN.password);
+    expect((await login({ email: former, password: 'former-admin-pass' })).json()).toMatchObject({
+      role: 'customer',
+    });
+    expect((await login(ADMIN)).json()).toMatchObject({ role: 'admin' });
   });
 });

@@ -87,7 +87,7 @@ describe('HTTP API: operations', () => {
   });
 
   it('exposes Prometheus metrics: latency per route, holds, conflicts, writer retries and batches, lag per group', async () => {
-    const metrics = new Metrics();
+    const metrics = new Metrics({ processMetrics: true });
     const metered = new MeteredEventStore(stack.subject.secondStore(), metrics);
     const ctx = stack.h.otherProcess({
       store: metered,
@@ -135,7 +135,7 @@ describe('HTTP API: operations', () => {
 
   it('limits requests per client IP with 429 rate_limited and Retry-After, but never health checks', async () => {
     const limited = await stack.otherApi({
-      rateLimits: { perIp: 3, ordersPerCustomer: 0, windowMs: 60_000 },
+      rateLimits: { perIp: 3, ordersPerCustomer: 0, authPerIp: 0, streamsPerIp: 0, windowMs: 60_000 },
     });
     for (let i = 0; i < 3; i++)
       expect((await limited.inject({ method: 'GET', url: '/shows' })).statusCode).toBe(200);
@@ -152,7 +152,7 @@ describe('HTTP API: operations', () => {
 
   it('limits orders per customer, whatever address they come from', async () => {
     const limited = await stack.otherApi({
-      rateLimits: { perIp: 0, ordersPerCustomer: 2, windowMs: 60_000 },
+      rateLimits: { perIp: 0, ordersPerCustomer: 2, authPerIp: 0, streamsPerIp: 0, windowMs: 60_000 },
     });
     const show = await client.createShow(admin, [{ capacity: 100 }]);
     const alice = await client.register();
@@ -187,7 +187,7 @@ describe('HTTP API: operations', () => {
           stack.otherApi({
             redis,
             redisPrefix: prefix,
-            rateLimits: { perIp: 4, ordersPerCustomer: 0, windowMs: 60_000 },
+            rateLimits: { perIp: 4, ordersPerCustomer: 0, authPerIp: 0, streamsPerIp: 0, windowMs: 60_000 },
           }),
         ),
       );
@@ -279,6 +279,55 @@ describe('HTTP API: operations', () => {
     // Closing the API ends open streams instead of waiting for them forever.
     await api.close();
     await stream.close();
+  });
+
+  it('keeps streams in check: CORS applies, a client holds a few at most, each is let go when its client leaves', async () => {
+    const show = await client.createShow(admin, [{ capacity: 10 }]);
+    await waitFor(
+      'the cache to know the show',
+      async () => (await client.availability(show.showId)).ticketTypes !== undefined,
+    );
+    const metrics = new Metrics();
+    const api = await stack.otherApi({
+      metrics,
+      corsOrigins: ['https://shop.example'],
+      rateLimits: { perIp: 0, ordersPerCustomer: 0, authPerIp: 0, streamsPerIp: 2, windowMs: 60_000 },
+    });
+    const url = await api.listen({ port: 0, host: '127.0.0.1' });
+    const openCount = async () =>
+      Number(/^flashtix_availability_streams_open (\d+)/m.exec(await metrics.registry.metrics())?.[1]);
+    const controller = new AbortController();
+    const first = await fetch(`${url}/shows/${show.showId}/availability/stream`, {
+      headers: { origin: 'https://shop.example' },
+      signal: controller.signal,
+    });
+    expect(first.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    expect(first.headers.get('x-content-type-options')).toBe('nosniff');
+    const second = await openStream(url, show.showId);
+    const third = await fetch(`${url}/shows/${show.showId}/availability/stream`);
+    expect(third.status).toBe(429);
+    expect((await third.json()) as { code: string }).toMatchObject({ code: 'rate_limited' });
+    expect(await openCount()).toBe(2);
+    controller.abort();
+    await second.close();
+    await waitFor('every stream to be let go', async () => (await openCount()) === 0);
+    const head = await api.inject({ method: 'HEAD', url: `/shows/${show.showId}/availability/stream` });
+    expect(head.statusCode).toBe(404);
+    await api.close();
+  });
+
+  it('answers the stream with 503 at once when the change channel is down, never a 500', async () => {
+    const unreachable = new RedisAvailabilityCache('redis://127.0.0.1:1');
+    try {
+      const api = await stack.otherApi({ cache: unreachable, cacheIsShared: true });
+      const started = Date.now();
+      const response = await api.inject({ method: 'GET', url: `/shows/${randomUUID()}/availability/stream` });
+      expectProblem(response, 503, 'unavailable');
+      expect(response.headers['retry-after']).toBeDefined();
+      expect(Date.now() - started).toBeLessThan(6000);
+    } finally {
+      await unreachable.close();
+    }
   });
 
   withRedis('streams changes made through another process, through the Redis change channel', async () => {

@@ -299,6 +299,36 @@ describe('HTTP API: orders and payments, end to end', () => {
       400,
       'validation_failed',
     );
+    const twoKeys = await stack.api.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { ...client.bearer(buyer.token), 'idempotency-key': ['first', 'second'] },
+      payload: lineOf(show),
+    });
+    expectProblem(twoKeys, 400, 'validation_failed');
+    const text = await stack.api.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: {
+        ...client.bearer(buyer.token),
+        'idempotency-key': randomUUID(),
+        'content-type': 'text/plain',
+      },
+      payload: JSON.stringify(lineOf(show)),
+    });
+    expectProblem(text, 415, 'unsupported_media_type');
+    expectProblem(
+      await stack.api.inject({ method: 'GET', url: '/shows/%E0%A4%A' }),
+      400,
+      'validation_failed',
+    );
+    const madeUp = Buffer.from(JSON.stringify(['x', 'y'])).toString('base64url');
+    for (const url of [`/orders?cursor=${madeUp}`, `/shows?cursor=${madeUp}`])
+      expectProblem(
+        await stack.api.inject({ method: 'GET', url, headers: client.bearer(buyer.token) }),
+        400,
+        'validation_failed',
+      );
     const notJson = await stack.api.inject({
       method: 'POST',
       url: '/orders',

@@ -10,7 +10,7 @@ export const buildTestApi = (
   buildApi({
     cacheIsShared: false,
     jwtSecret: TEST_JWT_SECRET,
-    rateLimits: { perIp: 0, ordersPerCustomer: 0, windowMs: 60_000 },
+    rateLimits: { perIp: 0, ordersPerCustomer: 0, authPerIp: 0, streamsPerIp: 0, windowMs: 60_000 },
     ...deps,
   });
 

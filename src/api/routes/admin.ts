@@ -10,10 +10,11 @@ import type { ApiContext } from '../app.js';
 import { authenticateAdmin } from '../auth/authentication.js';
 import { ProblemError, problemSchema } from '../problem.js';
 import { showBody, showParamsSchema, showSchema } from '../schemas/show.js';
+import { textLine } from '../schemas/text.js';
 
 const scheduleBody = z.object({
-  name: z.string().trim().min(1).max(200),
-  venue: z.string().trim().min(1).max(200),
+  name: textLine(200),
+  venue: textLine(200),
   startsAt: z.iso.datetime({ offset: true }),
   salesOpenAt: z.iso.datetime({ offset: true }).optional().meta({ description: 'Default: now.' }),
   currency: z
@@ -24,7 +25,7 @@ const scheduleBody = z.object({
   ticketTypes: z
     .array(
       z.object({
-        name: z.string().trim().min(1).max(200),
+        name: textLine(200),
         priceCents: z.number().int().min(0).max(100_000_000),
         capacity: z.number().int().min(1).max(MAX_CAPACITY),
         maxPerCustomer: z.number().int().min(1).max(MAX_CAPACITY).default(10),

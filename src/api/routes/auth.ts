@@ -5,6 +5,7 @@ import { CustomerAccounts, EmailTakenError } from '../../accounts/customerAccoun
 import type { ApiContext } from '../app.js';
 import { issueToken } from '../auth/authentication.js';
 import { ProblemError, problemSchema } from '../problem.js';
+import { textLine } from '../schemas/text.js';
 
 const email = z.email().max(254);
 
@@ -12,15 +13,19 @@ const email = z.email().max(254);
 export const authRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const accounts = new CustomerAccounts(deps.pool);
+  // Each attempt costs a scrypt hash: a tighter limit than other routes, against guessing too.
+  const { authPerIp, windowMs } = deps.rateLimits;
+  const config = { rateLimit: authPerIp > 0 ? { max: authPerIp, timeWindow: windowMs } : false };
   api.post(
     '/auth/register',
     {
+      config,
       schema: {
         tags: ['auth'],
         body: z.object({
           email,
           password: z.string().min(8).max(128),
-          name: z.string().trim().min(1).max(200),
+          name: textLine(200),
         }),
         response: {
           201: z.object({ customerId: z.uuid(), token: z.string() }),
@@ -44,6 +49,7 @@ export const authRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) => {
   api.post(
     '/auth/login',
     {
+      config,
       schema: {
         tags: ['auth'],
         body: z.object({ email, password: z.string().min(1).max(128) }),

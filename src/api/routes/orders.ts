@@ -58,6 +58,13 @@ const markReplayed = (reply: FastifyReply, replayed: boolean) => {
 export const orderRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.addHook('onRequest', authenticate);
+  // Two Idempotency-Key headers would be joined into one key nobody sent.
+  api.addHook('onRequest', async (request) => {
+    const raw = request.raw.rawHeaders;
+    let keys = 0;
+    for (let i = 0; i < raw.length; i += 2) if (raw[i]?.toLowerCase() === 'idempotency-key') keys++;
+    if (keys > 1) throw new ProblemError(400, 'validation_failed', 'send one Idempotency-Key header');
+  });
   const ctx = deps.purchase;
   const perCustomer = deps.limitOrdersPerCustomer;
 

@@ -82,7 +82,7 @@ run it with the server's configuration; the server's admin role is used the same
       const address = await startRoles(runtime, 'all', {
         host: '127.0.0.1',
         port: 0,
-        rateLimits: { perIp: 0, ordersPerCustomer: 0, windowMs: 60_000 },
+        rateLimits: { perIp: 0, ordersPerCustomer: 0, authPerIp: 0, streamsPerIp: 0, windowMs: 60_000 },
       });
       if (!address) throw new Error('the API did not start');
       return address;

@@ -44,6 +44,16 @@ describe('show decider', () => {
         .given([])
         .when(schedule({ startsAt: '2027-01-10T21:00:00+01:00', salesOpenAt: '2026-12-01T13:00:00+01:00' }))
         .thenEmits([scheduled]));
+    it('refuses times it could not record as four-digit UTC years', () =>
+      spec
+        .given([])
+        .when(schedule({ startsAt: '9999-12-31T23:59:59-23:59' }))
+        .thenRejects('invalid_show'));
+    it('refuses sales that open after the show starts', () =>
+      spec
+        .given([])
+        .when(schedule({ salesOpenAt: '2027-01-11T00:00:00.000Z' }))
+        .thenRejects('invalid_show'));
     it('is a no-op when retried with the same details, even at another time', () =>
       spec
         .given([scheduled])

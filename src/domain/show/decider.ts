@@ -12,6 +12,14 @@ export const MAX_TICKET_TYPES = 50;
 export const MAX_CAPACITY = 1_000_000;
 export const MAX_HOLD_SECONDS = 86_400;
 
+// Times are recorded in UTC as four-digit years; outside this range they would not read back.
+const EARLIEST = '1970-01-01T00:00:00.000Z';
+const LATEST = '9999-12-31T23:59:59.999Z';
+const inRecordableRange = (time: string): boolean => {
+  const at = instant(time);
+  return !Number.isNaN(at) && at >= instant(EARLIEST) && at <= instant(LATEST);
+};
+
 const invalidShowReason = ({ data }: ScheduleShow): string | undefined => {
   if (data.ticketTypes.length < 1 || data.ticketTypes.length > MAX_TICKET_TYPES)
     return `a show needs 1 to ${MAX_TICKET_TYPES} ticket types`;
@@ -27,8 +35,9 @@ const invalidShowReason = ({ data }: ScheduleShow): string | undefined => {
   }
   if (!Number.isInteger(data.holdSeconds) || data.holdSeconds < 1 || data.holdSeconds > MAX_HOLD_SECONDS)
     return `holdSeconds must be an integer from 1 to ${MAX_HOLD_SECONDS}`;
-  if (Number.isNaN(instant(data.startsAt)) || Number.isNaN(instant(data.salesOpenAt)))
-    return 'startsAt and salesOpenAt must be ISO 8601 times';
+  if (!inRecordableRange(data.startsAt) || !inRecordableRange(data.salesOpenAt))
+    return `startsAt and salesOpenAt must be ISO 8601 times from ${EARLIEST} to ${LATEST}`;
+  if (instant(data.salesOpenAt) > instant(data.startsAt)) return 'sales must open before the show starts';
   return undefined;
 };
 

@@ -48,6 +48,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly openStreams = new Gauge({
+    name: 'flashtix_availability_streams_open',
+    help: 'Availability event streams (SSE) this process holds open',
+    registers: [this.registry],
+  });
+
   readonly projectionLagEvents = new Gauge({
     name: 'flashtix_projection_lag_events',
     help: 'Events in $all not yet applied by a projection or the process manager (counted up to 1000)',
@@ -62,7 +68,9 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'flashtix_' });
+  /** `processMetrics`: CPU, memory, event loop and GC, for the one registry a process serves. */
+  constructor({ processMetrics = false } = {}) {
+    // They start monitors that live as long as the process: not for every app a test builds.
+    if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'flashtix_' });
   }
 }

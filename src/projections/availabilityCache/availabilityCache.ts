@@ -69,3 +69,8 @@ export const applyChanges = (
   }
   return changed ? figures : undefined;
 };
+
+/** The cache could not be reached in time; the API answers 503 for what cannot fall back. */
+export class AvailabilityCacheUnavailableError extends Error {
+  override readonly name = 'AvailabilityCacheUnavailableError';
+}

@@ -1,10 +1,13 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type {
-  AvailabilityCache,
-  AvailabilityChanged,
-  FiguresChange,
-  TicketTypeFigures,
+import {
+  type AvailabilityCache,
+  AvailabilityCacheUnavailableError,
+  type AvailabilityChanged,
+  type FiguresChange,
+  type TicketTypeFigures,
 } from './availabilityCache.js';
+
+const SUBSCRIBE_TIMEOUT_MS = 3000;
 
 // Applies, in one atomic step, the changes newer than the stored figures (positions compare as
 // strings), stores the result and publishes it. Mirrors applyChanges in availabilityCache.ts.
@@ -109,7 +112,24 @@ export class RedisAvailabilityCache implements AvailabilityCache {
     subscriber.on('message', (_channel: string, message: string) => {
       listener(JSON.parse(message) as AvailabilityChanged);
     });
-    await subscriber.subscribe(this.#channel);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        subscriber.subscribe(this.#channel),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer')), SUBSCRIBE_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (error) {
+      // A subscriber that never got going must not keep reconnecting in the background.
+      this.#subscribers.delete(subscriber);
+      subscriber.disconnect();
+      throw new AvailabilityCacheUnavailableError('the availability change channel is unavailable', {
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
     return async () => {
       this.#subscribers.delete(subscriber);
       subscriber.disconnect();

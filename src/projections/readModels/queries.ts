@@ -62,10 +62,21 @@ export class InvalidCursorError extends Error {
   override readonly name = 'InvalidCursorError';
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const decodeCursor = (cursor: string): [string, string] => {
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(key) && key.length === 2 && key.every((k) => typeof k === 'string'))
+    // Both cursors are [an ISO time, a uuid]; anything else would fail in PostgreSQL's casts.
+    if (
+      Array.isArray(key) &&
+      key.length === 2 &&
+      typeof key[0] === 'string' &&
+      ISO_TIME.test(key[0]) &&
+      typeof key[1] === 'string' &&
+      UUID.test(key[1])
+    )
       return key as [string, string];
   } catch {
     // falls through to the error below
