@@ -1,28 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CustomerAccounts } from '../../src/accounts/customerAccounts.js';
 import type { ShowBody } from '../../src/api/schemas/show.js';
 import { MemoryAvailabilityCache } from '../../src/projections/availabilityCache/memoryAvailabilityCache.js';
-import { type ApiClient, apiClient } from '../support/apiClient.js';
+import { apiClient } from '../support/apiClient.js';
 import { buildTestApi, expectProblemShape as expectProblem } from '../support/apiHarness.js';
-import { ADMIN, type ApiStack, startApiStack } from '../support/apiStack.js';
+import { ADMIN, useApiStack } from '../support/apiStack.js';
 import { purchaseHarness } from '../support/purchaseHarness.js';
 import { postgresSubject } from '../support/stores.js';
 import { waitFor } from '../support/waitFor.js';
 
 describe('HTTP API: admin', () => {
-  let stack: ApiStack;
-  let client: ApiClient;
-  let admin: string;
-  beforeAll(async () => {
-    stack = await startApiStack();
-    client = apiClient(stack.api);
-    admin = await client.adminToken();
-  });
-  afterAll(async () => stack?.close());
+  const f = useApiStack();
 
   const schedule = (payload: Record<string, unknown>) =>
-    stack.api.inject({ method: 'POST', url: '/admin/shows', headers: client.bearer(admin), payload });
+    f.stack.api.inject({
+      method: 'POST',
+      url: '/admin/shows',
+      headers: f.client.bearer(f.adminToken),
+      payload,
+    });
   const valid = {
     name: 'Night Show',
     venue: 'Hall 1',
@@ -53,10 +50,10 @@ describe('HTTP API: admin', () => {
     });
     expect(Date.parse(show.salesOpenAt)).toBeGreaterThanOrEqual(before - 1000);
     await waitFor('the catalog to show it', async () => {
-      const read = await stack.api.inject({ method: 'GET', url: `/shows/${show.showId}` });
+      const read = await f.stack.api.inject({ method: 'GET', url: `/shows/${show.showId}` });
       return read.statusCode === 200;
     });
-    expect((await stack.api.inject({ method: 'GET', url: `/shows/${show.showId}` })).json()).toEqual(show);
+    expect((await f.stack.api.inject({ method: 'GET', url: `/shows/${show.showId}` })).json()).toEqual(show);
   });
 
   it('refuses a bad schedule with 400 naming the field, and schedules nothing', async () => {
@@ -80,7 +77,7 @@ describe('HTTP API: admin', () => {
         },
       ],
     ];
-    const { rows: before } = await stack.pool.query('SELECT count(*)::int AS n FROM es_events');
+    const { rows: before } = await f.stack.pool.query('SELECT count(*)::int AS n FROM es_events');
     for (const [path, payload] of cases) {
       const problem = expectProblem(await schedule(payload), 400, 'validation_failed') as {
         errors?: { path: string }[];
@@ -95,43 +92,43 @@ describe('HTTP API: admin', () => {
       { ...valid, venue: 'Hall\u00001' },
     ])
       expectProblem(await schedule(payload), 400, 'validation_failed');
-    const { rows: after } = await stack.pool.query('SELECT count(*)::int AS n FROM es_events');
+    const { rows: after } = await f.stack.pool.query('SELECT count(*)::int AS n FROM es_events');
     expect(after[0].n).toBe(before[0].n);
   });
 
   it('closes and opens sales, and 404s for a show it does not know', async () => {
     const show = (await schedule(valid)).json() as ShowBody;
-    const close = await stack.api.inject({
+    const close = await f.stack.api.inject({
       method: 'POST',
       url: `/admin/shows/${show.showId}/sales/close`,
-      headers: client.bearer(admin),
+      headers: f.client.bearer(f.adminToken),
     });
     expect(close.statusCode).toBe(200);
     expect(close.json()).toMatchObject({ showId: show.showId, salesClosed: true });
     await waitFor('the catalog to show sales closed', async () => {
-      const read = await stack.api.inject({ method: 'GET', url: `/shows/${show.showId}` });
+      const read = await f.stack.api.inject({ method: 'GET', url: `/shows/${show.showId}` });
       return (read.json() as ShowBody).salesClosed === true;
     });
-    const open = await stack.api.inject({
+    const open = await f.stack.api.inject({
       method: 'POST',
       url: `/admin/shows/${show.showId}/sales/open`,
-      headers: client.bearer(admin),
+      headers: f.client.bearer(f.adminToken),
     });
     expect(open.json()).toMatchObject({ salesClosed: false });
     expectProblem(
-      await stack.api.inject({
+      await f.stack.api.inject({
         method: 'POST',
         url: `/admin/shows/${randomUUID()}/sales/close`,
-        headers: client.bearer(admin),
+        headers: f.client.bearer(f.adminToken),
       }),
       404,
       'not_found',
     );
     expectProblem(
-      await stack.api.inject({
+      await f.stack.api.inject({
         method: 'POST',
         url: '/admin/shows/not-a-uuid/sales/open',
-        headers: client.bearer(admin),
+        headers: f.client.bearer(f.adminToken),
       }),
       400,
       'validation_failed',
@@ -140,16 +137,16 @@ describe('HTTP API: admin', () => {
 
   it('audits a clean log as ok, with the events it checked', async () => {
     const show = (await schedule(valid)).json() as ShowBody;
-    const buyer = await client.register();
-    const placed = await client.placeOrder(buyer.token, randomUUID(), {
+    const buyer = await f.client.register();
+    const placed = await f.client.placeOrder(buyer.token, randomUUID(), {
       showId: show.showId,
       lines: [{ ticketTypeId: show.ticketTypes[0]!.ticketTypeId, quantity: 2 }],
     });
     expect(placed.statusCode).toBe(201);
-    const response = await stack.api.inject({
+    const response = await f.stack.api.inject({
       method: 'GET',
       url: '/admin/audit',
-      headers: client.bearer(admin),
+      headers: f.client.bearer(f.adminToken),
     });
     expect(response.statusCode).toBe(200);
     const report = response.json() as { ok: boolean; checkedEvents: number; violations: unknown[] };

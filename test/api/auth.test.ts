@@ -1,23 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CustomerAccounts } from '../../src/accounts/customerAccounts.js';
-import { type ApiClient, apiClient } from '../support/apiClient.js';
 import { expectProblemShape as expectProblem } from '../support/apiHarness.js';
-import { ADMIN, type ApiStack, handMadeToken, startApiStack } from '../support/apiStack.js';
+import { ADMIN, handMadeToken, useApiStack } from '../support/apiStack.js';
 
 describe('HTTP API: accounts, tokens and who may do what', () => {
-  let stack: ApiStack;
-  let client: ApiClient;
-  beforeAll(async () => {
-    stack = await startApiStack();
-    client = apiClient(stack.api);
-  });
-  afterAll(async () => stack?.close());
+  const f = useApiStack();
 
   const register = (payload: Record<string, unknown>) =>
-    stack.api.inject({ method: 'POST', url: '/auth/register', payload });
+    f.stack.api.inject({ method: 'POST', url: '/auth/register', payload });
   const login = (payload: Record<string, unknown>) =>
-    stack.api.inject({ method: 'POST', url: '/auth/login', payload });
+    f.stack.api.inject({ method: 'POST', url: '/auth/login', payload });
 
   it('registers a customer, refuses the same email in another case, and logs in', async () => {
     const email = `Ann.${randomUUID()}@Example.com`;
@@ -44,7 +37,7 @@ describe('HTTP API: accounts, tokens and who may do what', () => {
   });
 
   it('answers a wrong password and an unknown email alike, with 401', async () => {
-    const { customerId } = await client.register();
+    const { customerId } = await f.client.register();
     expect(customerId).toBeTruthy();
     const wrong = expectProblem(
       await login({ email: ADMIN.email, password: 'not the password' }),
@@ -80,14 +73,14 @@ describe('HTTP API: accounts, tokens and who may do what', () => {
       400,
       'validation_failed',
     );
-    const { rows } = await stack.pool.query('SELECT 1 FROM customers WHERE email = $1', [email]);
+    const { rows } = await f.stack.pool.query('SELECT 1 FROM customers WHERE email = $1', [email]);
     expect(rows).toHaveLength(0);
   });
 
   it('creates the admin account from its settings, and lets it in as admin', async () => {
     const response = await login(ADMIN);
     expect(response.json()).toMatchObject({ role: 'admin' });
-    const { rows } = await stack.pool.query<{ password_hash: string }>(
+    const { rows } = await f.stack.pool.query<{ password_hash: string }>(
       'SELECT password_hash FROM customers WHERE email = $1',
       [ADMIN.email],
     );
@@ -97,7 +90,7 @@ describe('HTTP API: accounts, tokens and who may do what', () => {
   });
 
   it('refuses missing, malformed, forged, expired, unsigned and claim-less tokens with 401', async () => {
-    const { customerId } = await client.register();
+    const { customerId } = await f.client.register();
     const now = Math.floor(Date.now() / 1000);
     const good = { sub: customerId, role: 'customer', iat: now, exp: now + 600 };
     const refused = [
@@ -112,7 +105,7 @@ describe('HTTP API: accounts, tokens and who may do what', () => {
       `Bearer ${handMadeToken({ ...good, role: 'superuser' })}`,
     ];
     for (const authorization of refused) {
-      const response = await stack.api.inject({
+      const response = await f.stack.api.inject({
         method: 'GET',
         url: '/orders',
         headers: authorization ? { authorization } : {},
@@ -120,14 +113,14 @@ describe('HTTP API: accounts, tokens and who may do what', () => {
       expectProblem(response, 401, 'unauthorized');
       expect(response.headers['www-authenticate']).toBe('Bearer');
     }
-    const expired = await stack.api.inject({
+    const expired = await f.stack.api.inject({
       method: 'GET',
       url: '/orders',
       headers: { authorization: `Bearer ${handMadeToken({ ...good, exp: now - 10 })}` },
     });
     expect((expired.json() as { detail: string }).detail).toMatch(/expired/);
     // The same claims, properly signed, are accepted.
-    const accepted = await stack.api.inject({
+    const accepted = await f.stack.api.inject({
       method: 'GET',
       url: '/orders',
       headers: { authorization: `Bearer ${handMadeToken(good)}` },
@@ -136,33 +129,33 @@ describe('HTTP API: accounts, tokens and who may do what', () => {
   });
 
   it('keeps customers out of admin routes (403) and out of other customers’ orders (404)', async () => {
-    const admin = await client.adminToken();
-    const show = await client.createShow(admin, [{ capacity: 10 }]);
-    const alice = await client.register('Alice');
-    const bob = await client.register('Bob');
+    const admin = await f.client.adminToken();
+    const show = await f.client.createShow(admin, [{ capacity: 10 }]);
+    const alice = await f.client.register('Alice');
+    const bob = await f.client.register('Bob');
     for (const request of [
       { method: 'POST' as const, url: '/admin/shows', payload: {} },
       { method: 'POST' as const, url: `/admin/shows/${show.showId}/sales/close` },
       { method: 'GET' as const, url: '/admin/audit' },
     ])
       expectProblem(
-        await stack.api.inject({ ...request, headers: client.bearer(alice.token) }),
+        await f.stack.api.inject({ ...request, headers: f.client.bearer(alice.token) }),
         403,
         'forbidden',
       );
-    expectProblem(await stack.api.inject({ method: 'GET', url: '/admin/audit' }), 401, 'unauthorized');
+    expectProblem(await f.stack.api.inject({ method: 'GET', url: '/admin/audit' }), 401, 'unauthorized');
 
-    const placed = await client.placeOrder(alice.token, randomUUID(), {
+    const placed = await f.client.placeOrder(alice.token, randomUUID(), {
       showId: show.showId,
       lines: [{ ticketTypeId: show.ticketTypes[0]!.ticketTypeId, quantity: 1 }],
     });
     expect(placed.statusCode).toBe(201);
     const { orderId } = placed.json() as { orderId: string };
-    expectProblem(await client.getOrder(bob.token, orderId), 404, 'not_found');
-    expectProblem(await client.pay(bob.token, orderId, randomUUID()), 404, 'not_found');
-    expectProblem(await client.cancel(bob.token, orderId), 404, 'not_found');
+    expectProblem(await f.client.getOrder(bob.token, orderId), 404, 'not_found');
+    expectProblem(await f.client.pay(bob.token, orderId, randomUUID()), 404, 'not_found');
+    expectProblem(await f.client.cancel(bob.token, orderId), 404, 'not_found');
     // Bob's attempts changed nothing; the admin sees Alice's order.
-    const seen = await client.getOrder(admin, orderId);
+    const seen = await f.client.getOrder(admin, orderId);
     expect(seen.json()).toMatchObject({
       orderId,
       customerId: alice.customerId,
@@ -172,7 +165,7 @@ describe('HTTP API: accounts, tokens and who may do what', () => {
   });
 
   it('limits logins per address more tightly than other routes', async () => {
-    const limited = await stack.otherApi({
+    const limited = await f.stack.otherApi({
       rateLimits: { perIp: 1000, ordersPerCustomer: 0, authPerIp: 3, streamsPerIp: 0, windowMs: 60_000 },
     });
     const attempt = () =>
@@ -192,7 +185,7 @@ describe('HTTP API: accounts, tokens and who may do what', () => {
   });
 
   it('makes the configured admin the only admin: a former one is a customer again', async () => {
-    const accounts = new CustomerAccounts(stack.pool);
+    const accounts = new CustomerAccounts(f.stack.pool);
     const former = `former-${randomUUID()}@example.com`;
     await accounts.ensureAdmin(former, 'former-admin-pass');
     expect((await login({ email: former, password: 'former-admin-pass' })).json()).toMatchObject({

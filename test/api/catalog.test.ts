@@ -5,7 +5,7 @@ import { availabilityCacheProjection } from '../../src/projections/availabilityC
 import { MemoryAvailabilityCache } from '../../src/projections/availabilityCache/memoryAvailabilityCache.js';
 import { RedisAvailabilityCache } from '../../src/projections/availabilityCache/redisAvailabilityCache.js';
 import { readModelProjection } from '../../src/projections/readModels/readModelProjection.js';
-import { buildTestApi } from '../support/apiHarness.js';
+import { buildTestApi, expectProblemShape as expectProblem } from '../support/apiHarness.js';
 import { replayAll } from '../support/replay.js';
 import { useWorkloadFixture } from '../support/workloadFixture.js';
 
@@ -20,26 +20,6 @@ describe('HTTP API: catalog, availability, health, errors', () => {
     api = await buildTestApi({ pool: pool(), store: fixture.subject.store, cache, purchase: fixture.h.ctx });
   });
   afterAll(async () => api?.close());
-
-  const expectProblem = (
-    response: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
-    status: number,
-    code: string,
-  ) => {
-    expect(response.statusCode).toBe(status);
-    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-    const body = response.json() as {
-      status: number;
-      code: string;
-      title: string;
-      detail: string;
-      type: string;
-    };
-    expect(body).toMatchObject({ status, code });
-    expect(typeof body.detail).toBe('string');
-    expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+/);
-    return body;
-  };
 
   it('lists shows page by page with an opaque cursor', async () => {
     const first = await api.inject({ method: 'GET', url: '/shows?limit=1' });

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Api } from '../../src/api/app.js';
 import type { ShowBody } from '../../src/api/schemas/show.js';
 import { InventoryWriters } from '../../src/commands/inventoryWriters.js';
@@ -13,9 +13,9 @@ import { SimulatedPaymentGateway } from '../../src/process/simulatedPaymentGatew
 import { availabilityCacheProjection } from '../../src/projections/availabilityCache/availabilityCacheProjection.js';
 import { RedisAvailabilityCache } from '../../src/projections/availabilityCache/redisAvailabilityCache.js';
 import { ProjectionRunner } from '../../src/projections/projectionRunner.js';
-import { type ApiClient, apiClient } from '../support/apiClient.js';
+import { apiClient } from '../support/apiClient.js';
 import { expectProblemShape as expectProblem } from '../support/apiHarness.js';
-import { type ApiStack, startApiStack } from '../support/apiStack.js';
+import { useApiStack } from '../support/apiStack.js';
 import { waitFor } from '../support/waitFor.js';
 
 const redisUrl = process.env.REDIS_URL;
@@ -71,15 +71,7 @@ const openStream = async (baseUrl: string, showId: string) => {
 };
 
 describe('HTTP API: operations', () => {
-  let stack: ApiStack;
-  let client: ApiClient;
-  let admin: string;
-  beforeAll(async () => {
-    stack = await startApiStack();
-    client = apiClient(stack.api);
-    admin = await client.adminToken();
-  });
-  afterAll(async () => stack?.close());
+  const f = useApiStack();
 
   const lineOf = (show: ShowBody, quantity = 1) => ({
     showId: show.showId,
@@ -88,8 +80,8 @@ describe('HTTP API: operations', () => {
 
   it('exposes Prometheus metrics: latency per route, holds, conflicts, writer retries and batches, lag per group', async () => {
     const metrics = new Metrics({ processMetrics: true });
-    const metered = new MeteredEventStore(stack.subject.secondStore(), metrics);
-    const ctx = stack.h.otherProcess({
+    const metered = new MeteredEventStore(f.stack.subject.secondStore(), metrics);
+    const ctx = f.stack.h.otherProcess({
       store: metered,
       catalog: new ShowCatalog(metered),
       writers: new InventoryWriters(metered, {
@@ -97,14 +89,14 @@ describe('HTTP API: operations', () => {
         onConflict: () => metrics.writerRetries.inc(),
       }),
     });
-    const api = await stack.otherApi({ purchase: ctx, store: metered, metrics });
-    const show = await client.createShow(admin, [{ capacity: 100 }]);
-    const buyer = await client.register();
+    const api = await f.stack.otherApi({ purchase: ctx, store: metered, metrics });
+    const show = await f.client.createShow(f.adminToken, [{ capacity: 100 }]);
+    const buyer = await f.client.register();
     const metered_ = apiClient(api);
     expect((await metered_.placeOrder(buyer.token, randomUUID(), lineOf(show))).statusCode).toBe(201);
     // Another process appends to the same inventory: this process's writer is now behind and
     // its next append conflicts, is caught up and decided again.
-    expect((await client.placeOrder(buyer.token, randomUUID(), lineOf(show))).statusCode).toBe(201);
+    expect((await f.client.placeOrder(buyer.token, randomUUID(), lineOf(show))).statusCode).toBe(201);
     expect((await metered_.placeOrder(buyer.token, randomUUID(), lineOf(show))).statusCode).toBe(201);
 
     const response = await api.inject({ method: 'GET', url: '/metrics' });
@@ -134,7 +126,7 @@ describe('HTTP API: operations', () => {
   });
 
   it('limits requests per client IP with 429 rate_limited and Retry-After, but never health checks', async () => {
-    const limited = await stack.otherApi({
+    const limited = await f.stack.otherApi({
       rateLimits: { perIp: 3, ordersPerCustomer: 0, authPerIp: 0, streamsPerIp: 0, windowMs: 60_000 },
     });
     for (let i = 0; i < 3; i++)
@@ -151,12 +143,12 @@ describe('HTTP API: operations', () => {
   });
 
   it('limits orders per customer, whatever address they come from', async () => {
-    const limited = await stack.otherApi({
+    const limited = await f.stack.otherApi({
       rateLimits: { perIp: 0, ordersPerCustomer: 2, authPerIp: 0, streamsPerIp: 0, windowMs: 60_000 },
     });
-    const show = await client.createShow(admin, [{ capacity: 100 }]);
-    const alice = await client.register();
-    const bob = await client.register();
+    const show = await f.client.createShow(f.adminToken, [{ capacity: 100 }]);
+    const alice = await f.client.register();
+    const bob = await f.client.register();
     const order = (token: string, remoteAddress: string) =>
       limited.inject({
         method: 'POST',
@@ -174,7 +166,7 @@ describe('HTTP API: operations', () => {
     // Refused before anything was written: only three seats are held.
     await waitFor(
       'three holds',
-      async () => (await client.availability(show.showId)).ticketTypes?.[0]?.reserved === 3,
+      async () => (await f.client.availability(show.showId)).ticketTypes?.[0]?.reserved === 3,
     );
   });
 
@@ -184,7 +176,7 @@ describe('HTTP API: operations', () => {
     try {
       const [a, b] = await Promise.all(
         clients.map((redis) =>
-          stack.otherApi({
+          f.stack.otherApi({
             redis,
             redisPrefix: prefix,
             rateLimits: { perIp: 4, ordersPerCustomer: 0, authPerIp: 0, streamsPerIp: 0, windowMs: 60_000 },
@@ -203,14 +195,14 @@ describe('HTTP API: operations', () => {
   });
 
   it('sets security headers, and answers CORS only for the origins configured', async () => {
-    const plain = await stack.api.inject({ method: 'GET', url: '/shows' });
+    const plain = await f.stack.api.inject({ method: 'GET', url: '/shows' });
     expect(plain.headers['x-content-type-options']).toBe('nosniff');
     expect(plain.headers['content-security-policy']).toContain("default-src 'none'");
     expect(plain.headers['strict-transport-security']).toBeDefined();
     expect(plain.headers['access-control-allow-origin']).toBeUndefined();
 
     const shop = 'https://shop.example';
-    const cors = await stack.otherApi({ corsOrigins: [shop] });
+    const cors = await f.stack.otherApi({ corsOrigins: [shop] });
     const preflight = await cors.inject({
       method: 'OPTIONS',
       url: '/orders',
@@ -233,7 +225,7 @@ describe('HTTP API: operations', () => {
 
   it('answers 503 unavailable with Retry-After when PostgreSQL is down, never a 500', async () => {
     const deadPool = createPostgresPool('postgresql://postgres@127.0.0.1:1/none', { max: 1 });
-    const api = await stack.otherApi({ pool: deadPool });
+    const api = await f.stack.otherApi({ pool: deadPool });
     try {
       for (const url of ['/shows', `/shows/${randomUUID()}`]) {
         const response = await api.inject({ method: 'GET', url });
@@ -255,12 +247,12 @@ describe('HTTP API: operations', () => {
   });
 
   it('streams availability as server-sent events: the figures now, then each change', async () => {
-    const show = await client.createShow(admin, [{ capacity: 10 }]);
+    const show = await f.client.createShow(f.adminToken, [{ capacity: 10 }]);
     await waitFor(
       'the cache to know the show',
-      async () => (await client.availability(show.showId)).ticketTypes !== undefined,
+      async () => (await f.client.availability(show.showId)).ticketTypes !== undefined,
     );
-    const api = await stack.otherApi({});
+    const api = await f.stack.otherApi({});
     const url = await api.listen({ port: 0, host: '127.0.0.1' });
     const stream = await openStream(url, show.showId);
     expect(stream.response.status).toBe(200);
@@ -270,8 +262,8 @@ describe('HTTP API: operations', () => {
       showId: show.showId,
       ticketTypes: [{ available: 10, reserved: 0, sold: 0 }],
     });
-    const buyer = await client.register();
-    await client.placeOrder(buyer.token, randomUUID(), lineOf(show, 3));
+    const buyer = await f.client.register();
+    await f.client.placeOrder(buyer.token, randomUUID(), lineOf(show, 3));
     await stream.until(3);
     expect(stream.events.at(-1)).toMatchObject({ ticketTypes: [{ available: 7, reserved: 3, sold: 0 }] });
     const missing = await fetch(`${url}/shows/${randomUUID()}/availability/stream`);
@@ -282,13 +274,13 @@ describe('HTTP API: operations', () => {
   });
 
   it('keeps streams in check: CORS applies, a client holds a few at most, each is let go when its client leaves', async () => {
-    const show = await client.createShow(admin, [{ capacity: 10 }]);
+    const show = await f.client.createShow(f.adminToken, [{ capacity: 10 }]);
     await waitFor(
       'the cache to know the show',
-      async () => (await client.availability(show.showId)).ticketTypes !== undefined,
+      async () => (await f.client.availability(show.showId)).ticketTypes !== undefined,
     );
     const metrics = new Metrics();
-    const api = await stack.otherApi({
+    const api = await f.stack.otherApi({
       metrics,
       corsOrigins: ['https://shop.example'],
       rateLimits: { perIp: 0, ordersPerCustomer: 0, authPerIp: 0, streamsPerIp: 2, windowMs: 60_000 },
@@ -319,7 +311,7 @@ describe('HTTP API: operations', () => {
   it('answers the stream with 503 at once when the change channel is down, never a 500', async () => {
     const unreachable = new RedisAvailabilityCache('redis://127.0.0.1:1');
     try {
-      const api = await stack.otherApi({ cache: unreachable, cacheIsShared: true });
+      const api = await f.stack.otherApi({ cache: unreachable, cacheIsShared: true });
       const started = Date.now();
       const response = await api.inject({ method: 'GET', url: `/shows/${randomUUID()}/availability/stream` });
       expectProblem(response, 503, 'unavailable');
@@ -335,22 +327,22 @@ describe('HTTP API: operations', () => {
     const projectorCache = new RedisAvailabilityCache(redisUrl!, { prefix });
     const apiCache = new RedisAvailabilityCache(redisUrl!, { prefix });
     const runner = new ProjectionRunner({
-      pool: stack.pool,
-      store: stack.subject.store,
+      pool: f.stack.pool,
+      store: f.stack.subject.store,
       // A checkpoint of its own, so that it replays the whole log into this fresh Redis prefix.
       projection: { ...availabilityCacheProjection(projectorCache), name: `availability-cache-${prefix}` },
     });
     runner.start();
     let api: Api | undefined;
     try {
-      const show = await client.createShow(admin, [{ capacity: 5 }]);
+      const show = await f.client.createShow(f.adminToken, [{ capacity: 5 }]);
       await waitFor('Redis to know the show', async () => (await apiCache.get(show.showId)) !== undefined);
-      api = await stack.otherApi({ cache: apiCache, cacheIsShared: true });
+      api = await f.stack.otherApi({ cache: apiCache, cacheIsShared: true });
       const url = await api.listen({ port: 0, host: '127.0.0.1' });
       const stream = await openStream(url, show.showId);
       await stream.until(0);
-      const buyer = await client.register();
-      await client.placeOrder(buyer.token, randomUUID(), lineOf(show, 2));
+      const buyer = await f.client.register();
+      await f.client.placeOrder(buyer.token, randomUUID(), lineOf(show, 2));
       await stream.until(2);
       await stream.close();
     } finally {
@@ -363,14 +355,14 @@ describe('HTTP API: operations', () => {
   });
 
   it('finishes in-flight requests when closing, and takes no new ones', async () => {
-    const slow = stack.h.otherProcess({
-      gateway: new SimulatedPaymentGateway({ ledger: stack.h.ledger, latencyMs: 400 }),
+    const slow = f.stack.h.otherProcess({
+      gateway: new SimulatedPaymentGateway({ ledger: f.stack.h.ledger, latencyMs: 400 }),
     });
-    const api = await stack.otherApi({ purchase: slow });
+    const api = await f.stack.otherApi({ purchase: slow });
     const url = await api.listen({ port: 0, host: '127.0.0.1' });
-    const show = await client.createShow(admin, [{ capacity: 5 }]);
-    const buyer = await client.register();
-    const { orderId } = (await client.placeOrder(buyer.token, randomUUID(), lineOf(show))).json() as {
+    const show = await f.client.createShow(f.adminToken, [{ capacity: 5 }]);
+    const buyer = await f.client.register();
+    const { orderId } = (await f.client.placeOrder(buyer.token, randomUUID(), lineOf(show))).json() as {
       orderId: string;
     };
     const paying = fetch(`${url}/orders/${orderId}/payment`, {

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { CustomerAccounts } from '../../src/accounts/customerAccounts.js';
 import type { Api, ApiDeps } from '../../src/api/app.js';
 import { HoldExpiry } from '../../src/process/holdExpiry.js';
@@ -8,6 +9,7 @@ import { availabilityCacheProjection } from '../../src/projections/availabilityC
 import { MemoryAvailabilityCache } from '../../src/projections/availabilityCache/memoryAvailabilityCache.js';
 import { ProjectionRunner } from '../../src/projections/projectionRunner.js';
 import { readModelProjection } from '../../src/projections/readModels/readModelProjection.js';
+import { type ApiClient, apiClient } from './apiClient.js';
 import { buildTestApi, TEST_JWT_SECRET } from './apiHarness.js';
 import { type Harness, purchaseHarness } from './purchaseHarness.js';
 import { postgresSubject, type StoreSubject } from './stores.js';
@@ -93,4 +95,18 @@ export const handMadeToken = (
   const unsigned = `${part({ alg, typ: 'JWT' })}.${part(payload)}`;
   const signature = alg === 'none' ? '' : createHmac('sha256', secret).update(unsigned).digest('base64url');
   return `${unsigned}.${signature}`;
+};
+
+export type ApiStackFixture = { stack: ApiStack; client: ApiClient; adminToken: string };
+
+/** Registers the hooks for a stack of this file's own, a client on its API and an admin token. */
+export const useApiStack = (): ApiStackFixture => {
+  const fixture = {} as ApiStackFixture;
+  beforeAll(async () => {
+    fixture.stack = await startApiStack();
+    fixture.client = apiClient(fixture.stack.api);
+    fixture.adminToken = await fixture.client.adminToken();
+  });
+  afterAll(async () => fixture.stack?.close());
+  return fixture;
 };

@@ -5,45 +5,7 @@ import { readAvailability } from '../../projections/availabilityReader.js';
 import { getShow, listShows } from '../../projections/readModels/queries.js';
 import type { ApiContext } from '../app.js';
 import { ProblemError, problemSchema } from '../problem.js';
-
-const showSummary = z.object({
-  showId: z.uuid(),
-  name: z.string(),
-  venue: z.string(),
-  startsAt: z.iso.datetime(),
-  salesOpenAt: z.iso.datetime(),
-  salesClosed: z.boolean(),
-  currency: z.string(),
-});
-
-const show = showSummary.extend({
-  holdSeconds: z.number().int(),
-  ticketTypes: z.array(
-    z.object({
-      ticketTypeId: z.uuid(),
-      name: z.string(),
-      priceCents: z.number().int(),
-      capacity: z.number().int(),
-      maxPerCustomer: z.number().int(),
-    }),
-  ),
-});
-
-const availability = z.object({
-  showId: z.uuid(),
-  asOf: z.iso.datetime(),
-  ticketTypes: z.array(
-    z.object({
-      ticketTypeId: z.uuid(),
-      capacity: z.number().int(),
-      available: z.number().int(),
-      reserved: z.number().int(),
-      sold: z.number().int(),
-    }),
-  ),
-});
-
-const showParams = z.object({ showId: z.uuid() });
+import { availabilitySchema, showParamsSchema, showSchema, showSummarySchema } from '../schemas/show.js';
 
 /** The public catalog: shows, one show, and its availability (from the cache, PostgreSQL as fallback). */
 export const catalogRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) => {
@@ -58,7 +20,7 @@ export const catalogRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) =
           cursor: z.string().min(1).max(500).optional(),
         }),
         response: {
-          200: z.object({ items: z.array(showSummary), nextCursor: z.string().nullable() }),
+          200: z.object({ items: z.array(showSummarySchema), nextCursor: z.string().nullable() }),
           400: problemSchema,
         },
       },
@@ -70,8 +32,8 @@ export const catalogRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) =
     {
       schema: {
         tags: ['catalog'],
-        params: showParams,
-        response: { 200: show, 400: problemSchema, 404: problemSchema },
+        params: showParamsSchema,
+        response: { 200: showSchema, 400: problemSchema, 404: problemSchema },
       },
     },
     async (request) => {
@@ -85,8 +47,8 @@ export const catalogRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) =
     {
       schema: {
         tags: ['catalog'],
-        params: showParams,
-        response: { 200: availability, 400: problemSchema, 404: problemSchema },
+        params: showParamsSchema,
+        response: { 200: availabilitySchema, 400: problemSchema, 404: problemSchema },
       },
     },
     async (request) => {
