@@ -7,8 +7,9 @@ import { buildApi } from './api/app.js';
 import { InventoryWriters } from './commands/inventoryWriters.js';
 import type { PurchaseContext } from './commands/purchaseContext.js';
 import { ShowCatalog } from './commands/showCatalog.js';
+import { EsdbEventStore } from './eventstore/esdb/esdbEventStore.js';
 import type { EventStore } from './eventstore/eventStore.js';
-import { PostgresEventStore } from './eventstore/postgres/postgresEventStore.js';
+import { countPostgresEvents, PostgresEventStore } from './eventstore/postgres/postgresEventStore.js';
 import { eventStoreMigrations } from './eventstore/postgres/schema.js';
 import { PostgresAdvisoryLocks } from './platform/advisoryLocks.js';
 import type { Config } from './platform/config.js';
@@ -54,6 +55,8 @@ export type Runtime = {
   availabilityCache: AvailabilityCache;
   databaseUrl: string;
   metrics: Metrics;
+  /** How many events the log holds, when the store can say cheaply. */
+  countEvents: (() => Promise<number>) | undefined;
   /** Where an admin can log in, when one was set up at start-up. */
   admin: AdminLogin | undefined;
   shutdown: Shutdown;
@@ -88,10 +91,6 @@ const setUpAdmin = async (config: Config, pool: pg.Pool): Promise<AdminLogin | u
 export const openRuntime = async (config: Config, log: Logger): Promise<Runtime> => {
   const shutdown = new Shutdown((step, error) => log.error({ err: error, step }, 'shutdown step failed'));
   try {
-    if (config.eventStore === 'esdb')
-      throw new Error(
-        'EVENT_STORE=esdb: the EventStoreDB adapter is not part of this build yet; use postgres',
-      );
     const database = await openDatabase(config, log);
     shutdown.add('database', () => database.stop());
     const onIdleError = (error: Error) =>
@@ -105,14 +104,16 @@ export const openRuntime = async (config: Config, log: Logger): Promise<Runtime>
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
     const admin = await setUpAdmin(config, pool);
     const metrics = new Metrics({ processMetrics: true });
+    const onBackgroundError = (error: unknown) =>
+      log.warn({ err: error }, 'event store subscription or listener failed; retrying');
     const eventStore = new MeteredEventStore(
-      new PostgresEventStore({
-        pool,
-        onBackgroundError: (error) =>
-          log.warn({ err: error }, 'event store subscription or listener failed; retrying'),
-      }),
+      config.eventStore === 'esdb' && config.eventStoreUrl
+        ? new EsdbEventStore({ connectionString: config.eventStoreUrl, onBackgroundError })
+        : new PostgresEventStore({ pool, onBackgroundError }),
       metrics,
     );
+    // Counting the log is cheap in PostgreSQL; EventStoreDB has no count, so progress shows no total.
+    const countEvents = config.eventStore === 'postgres' ? () => countPostgresEvents(pool) : undefined;
     shutdown.add('event store', () => eventStore.close());
     const writers = new InventoryWriters(eventStore, {
       onBatch: (commands) => metrics.writerBatchSize.observe(commands),
@@ -143,6 +144,7 @@ export const openRuntime = async (config: Config, log: Logger): Promise<Runtime>
       databaseUrl: database.url,
       metrics,
       admin,
+      countEvents,
       shutdown,
     };
   } catch (error) {

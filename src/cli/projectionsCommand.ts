@@ -1,4 +1,3 @@
-import { countPostgresEvents } from '../eventstore/postgres/postgresEventStore.js';
 import { readProcessCheckpoint } from '../process/purchaseProcessManager.js';
 import { AVAILABILITY_CACHE } from '../projections/availabilityCache/availabilityCacheProjection.js';
 import { MemoryAvailabilityCache } from '../projections/availabilityCache/memoryAvailabilityCache.js';
@@ -29,12 +28,12 @@ const rebuildProjections = async (runtime: Runtime, requested: string[]): Promis
       pool: runtime.pool,
       store: runtime.eventStore,
       cache: runtime.availabilityCache,
-      countEvents: () => countPostgresEvents(runtime.pool),
+      countEvents: runtime.countEvents,
     },
     names,
     (p) =>
       progress.update(
-        `${p.projection.padEnd(18)} ${bar(p.done, p.total)} ${p.done}/${p.total} events, ${Math.round(p.eventsPerSecond)} events/s`,
+        `${p.projection.padEnd(18)} ${runtime.countEvents ? `${bar(p.done, p.total)} ${p.done}/${p.total}` : p.done} events, ${Math.round(p.eventsPerSecond)} events/s`,
       ),
   );
   for (const r of results)

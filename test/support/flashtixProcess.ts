@@ -1,0 +1,102 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { expect } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const cli = path.join(root, 'src/cli.ts');
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+
+export type Run = { child: ChildProcess; output: () => string; exited: Promise<number | null> };
+
+/** Runs the real `flashtix` command with only the environment given (no DATABASE_URL unless given). */
+export const run = (args: string[], env: Record<string, string>): Run => {
+  const child = spawn(tsx, [cli, ...args], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    output += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+};
+
+export const waitForOutput = async (r: Run, text: string, timeoutMs = 60_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!r.output().includes(text)) {
+    if (Date.now() > deadline || r.child.exitCode !== null)
+      throw new Error(`no "${text}" in:\n${r.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
+/** The whole journey a user takes on a fresh start: admin login, a show, a buyer, an order, a payment. */
+export const purchaseOverHttp = async (url: string, admin: { email: string; password: string }) => {
+  const call = async (
+    method: string,
+    route: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    const response = await fetch(`${url}${route}`, {
+      method,
+      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const login = await call('POST', '/auth/login', admin);
+  expect(login.status).toBe(200);
+  const asAdmin = { authorization: `Bearer ${login.body.token as string}` };
+  const show = await call(
+    'POST',
+    '/admin/shows',
+    {
+      name: 'Opening Night',
+      venue: 'Main Hall',
+      startsAt: '2027-06-01T19:00:00Z',
+      currency: 'EUR',
+      ticketTypes: [{ name: 'Floor', priceCents: 5000, capacity: 100 }],
+    },
+    asAdmin,
+  );
+  expect(show.status).toBe(201);
+  const buyer = await call('POST', '/auth/register', {
+    email: `buyer-${Date.now()}@example.com`,
+    password: 'a good long password',
+    name: 'Buyer',
+  });
+  expect(buyer.status).toBe(201);
+  const asBuyer = { authorization: `Bearer ${buyer.body.token as string}` };
+  const ticketTypeId = (show.body.ticketTypes as { ticketTypeId: string }[])[0]!.ticketTypeId;
+  const order = await call(
+    'POST',
+    '/orders',
+    { showId: show.body.showId, lines: [{ ticketTypeId, quantity: 2 }] },
+    { ...asBuyer, 'idempotency-key': 'first-order' },
+  );
+  expect(order.status).toBe(201);
+  const paid = await call(
+    'POST',
+    `/orders/${order.body.orderId as string}/payment`,
+    { paymentToken: 'tok_visa' },
+    { ...asBuyer, 'idempotency-key': 'first-payment' },
+  );
+  expect(paid.status).toBe(200);
+  expect(paid.body.order).toMatchObject({ status: 'confirmed', totalCents: 10_000 });
+  const read = await call('GET', `/orders/${order.body.orderId as string}`, undefined, asBuyer);
+  expect(read.body).toMatchObject({ status: 'confirmed' });
+  // The projector and the cache run in the same process: availability follows.
+  const deadline = Date.now() + 10_000;
+  let sold = 0;
+  while (sold !== 2 && Date.now() < deadline) {
+    const availability = await call('GET', `/shows/${show.body.showId as string}/availability`);
+    sold = (availability.body.ticketTypes as { sold: number }[] | undefined)?.[0]?.sold ?? 0;
+    if (sold !== 2) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(sold).toBe(2);
+};
