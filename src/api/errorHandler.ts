@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { WriterClosedError, WriterOverloadedError } from '../commands/hotStreamWriter.js';
 import { PaymentUnavailableError } from '../commands/payOrder.js';
+import { EventStoreUnavailableError } from '../eventstore/eventStore.js';
 import { InvalidCursorError } from '../projections/readModels/queries.js';
 import { type FieldProblem, type Problem, ProblemError, problem } from './problem.js';
 
@@ -29,6 +30,7 @@ const REDIS_UNAVAILABLE = new Set(['MaxRetriesPerRequestError', 'AvailabilityCac
 const isUnavailable = (error: unknown): boolean => {
   if (isBusyOrAway(error)) return true;
   if (error instanceof Error && REDIS_UNAVAILABLE.has(error.name)) return true;
+  if (error instanceof EventStoreUnavailableError) return true;
   const code = (error as { code?: unknown }).code;
   if (
     typeof code === 'string' &&

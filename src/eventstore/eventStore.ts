@@ -83,6 +83,11 @@ export class WrongExpectedVersionError extends Error {
   }
 }
 
+/** The store cannot be reached or did not answer in time; the same call may succeed later. */
+export class EventStoreUnavailableError extends Error {
+  override readonly name = 'EventStoreUnavailableError';
+}
+
 /** Whether a stream at `actual` satisfies `expected`. */
 export const revisionMatches = (expected: ExpectedRevision, actual: StreamRevision): boolean => {
   if (expected === 'any') return true;

@@ -6,6 +6,7 @@ import type { Api } from '../../src/api/app.js';
 import type { ShowBody } from '../../src/api/schemas/show.js';
 import { InventoryWriters } from '../../src/commands/inventoryWriters.js';
 import { ShowCatalog } from '../../src/commands/showCatalog.js';
+import { EsdbEventStore } from '../../src/eventstore/esdb/esdbEventStore.js';
 import { MeteredEventStore } from '../../src/platform/metrics/meteredEventStore.js';
 import { Metrics } from '../../src/platform/metrics/metrics.js';
 import { createPostgresPool } from '../../src/platform/postgres.js';
@@ -16,6 +17,7 @@ import { ProjectionRunner } from '../../src/projections/projectionRunner.js';
 import { apiClient } from '../support/apiClient.js';
 import { expectProblemShape as expectProblem } from '../support/apiHarness.js';
 import { useApiStack } from '../support/apiStack.js';
+import { startEsdbTestServer } from '../support/esdbTestServer.js';
 import { waitFor } from '../support/waitFor.js';
 
 const redisUrl = process.env.REDIS_URL;
@@ -245,6 +247,25 @@ describe('HTTP API: operations', () => {
       await deadPool.end();
     }
   });
+
+  it('answers 503 unavailable when EventStoreDB is away, never a 500', async () => {
+    const server = await startEsdbTestServer();
+    await server.close();
+    const away = new EsdbEventStore({ connectionString: server.url });
+    try {
+      const api = await f.stack.otherApi({ store: away });
+      const buyer = await f.client.register();
+      const response = await api.inject({
+        method: 'GET',
+        url: `/orders/${randomUUID()}`,
+        headers: f.client.bearer(buyer.token),
+      });
+      expectProblem(response, 503, 'unavailable');
+      expect(response.headers['retry-after']).toBeDefined();
+    } finally {
+      await away.close();
+    }
+  }, 60_000);
 
   it('streams availability as server-sent events: the figures now, then each change', async () => {
     const show = await f.client.createShow(f.adminToken, [{ capacity: 10 }]);

@@ -10,6 +10,7 @@ import {
   type JSONType,
   jsonEvent,
   NO_STREAM,
+  type ResolvedEvent,
   START,
   STREAM_EXISTS,
   StreamNotFoundError,
@@ -19,6 +20,7 @@ import {
   type AppendResult,
   assertAppendable,
   type EventStore,
+  EventStoreUnavailableError,
   type ExpectedRevision,
   type NewEvent,
   type ReadStreamResult,
@@ -28,7 +30,7 @@ import {
   WrongExpectedVersionError,
 } from '../eventStore.js';
 import { decodePosition, encodePosition } from './esdbPosition.js';
-import { toRecorded } from './esdbRecordedEvent.js';
+import { isSystemEvent, isUnavailable, toRecorded } from './esdbRecordedEvent.js';
 import { esdbSubscription } from './esdbSubscription.js';
 
 export type EsdbEventStoreOptions = {
@@ -49,10 +51,6 @@ const toEsdbExpected = (expected: ExpectedRevision): AppendExpectedRevision => {
 
 const fromEsdbRevision = (actual: bigint | string): StreamRevision =>
   typeof actual === 'bigint' ? actual : 'no_stream';
-
-/** System streams and events (`$`-prefixed) belong to EventStoreDB, not to `$all` as the port means it. */
-const isSystem = (event: { streamId: string; type: string }) =>
-  event.type.startsWith('$') || event.streamId.startsWith('$');
 
 const PAGE = 500;
 
@@ -100,6 +98,10 @@ export class EsdbEventStore implements EventStore {
     } catch (error) {
       if (error instanceof EsdbWrongExpectedVersionError)
         throw new WrongExpectedVersionError(streamName, expected, fromEsdbRevision(error.actualVersion));
+      if (isUnavailable(error))
+        throw new EventStoreUnavailableError(`EventStoreDB did not answer the append to ${streamName}`, {
+          cause: error,
+        });
       throw error;
     }
   }
@@ -109,20 +111,20 @@ export class EsdbEventStore implements EventStore {
     options: { fromRevision?: bigint; maxCount?: number } = {},
   ): Promise<ReadStreamResult> {
     const maxCount = options.maxCount ?? Number.MAX_SAFE_INTEGER;
-    const events: RecordedEvent[] = [];
+    let read: ResolvedEvent[];
     try {
-      for await (const resolved of this.#client.readStream(streamName, {
-        fromRevision: options.fromRevision ?? START,
-        maxCount,
-        direction: FORWARDS,
-      })) {
-        const recorded = toRecorded(resolved);
-        if (recorded) events.push(recorded);
-      }
+      read = await this.readPage(
+        this.#client.readStream(streamName, {
+          fromRevision: options.fromRevision ?? START,
+          maxCount,
+          direction: FORWARDS,
+        }),
+      );
     } catch (error) {
       if (error instanceof StreamNotFoundError) return { revision: 'no_stream', events: [] };
       throw error;
     }
+    const events = read.flatMap((resolved) => toRecorded(resolved) ?? []);
     // Read to the end: the last event read is the stream's last. Otherwise ask for the last one.
     const last = events.at(-1);
     if (last && events.length < maxCount) return { revision: last.revision, events };
@@ -130,7 +132,7 @@ export class EsdbEventStore implements EventStore {
   }
 
   async #lastRevision(streamName: string): Promise<StreamRevision> {
-    const last = await this.#drain(
+    const last = await this.readPage(
       this.#client.readStream(streamName, { fromRevision: END, maxCount: 1, direction: BACKWARDS }),
     ).catch((error: unknown) => {
       if (error instanceof StreamNotFoundError) return [];
@@ -141,22 +143,30 @@ export class EsdbEventStore implements EventStore {
 
   /**
    * Every event of a read, read to its end: a read left part way is never closed by the client,
-   * and `dispose()` would then wait for it forever.
+   * and `dispose()` would then wait for it forever. A server away is the port's unavailable error.
    */
-  async #drain<T>(read: AsyncIterable<T>): Promise<T[]> {
+  private async readPage<T>(read: AsyncIterable<T>): Promise<T[]> {
     const all: T[] = [];
-    for await (const item of read) all.push(item);
+    try {
+      for await (const item of read) all.push(item);
+    } catch (error) {
+      if (isUnavailable(error))
+        throw new EventStoreUnavailableError('EventStoreDB did not answer a read', { cause: error });
+      throw error;
+    }
     return all;
   }
 
   async readAll(options: { from?: AllFrom; maxCount?: number } = {}): Promise<RecordedEvent[]> {
     const maxCount = options.maxCount ?? Number.MAX_SAFE_INTEGER;
+    if (maxCount <= 0) return [];
     let from = options.from ?? 'start';
     const events: RecordedEvent[] = [];
-    // Pages until enough events are found: system events and the starting one are skipped.
+    // Pages until enough events are found: system events and the starting one are skipped. A
+    // page holds at least two, so that one past the (included) starting event always moves on.
     for (;;) {
-      const pageSize = Math.min(PAGE, maxCount - events.length + 1);
-      const page = await this.#drain(
+      const pageSize = Math.max(2, Math.min(PAGE, maxCount - events.length + 1));
+      const page = await this.readPage(
         this.#client.readAll({
           fromPosition: from === 'start' ? START : decodePosition(from),
           maxCount: pageSize,
@@ -167,7 +177,7 @@ export class EsdbEventStore implements EventStore {
         const event = resolved.event;
         if (!event?.position) continue;
         if (from !== 'start' && encodePosition(event.position) <= from) continue;
-        if (isSystem(event)) continue;
+        if (isSystemEvent(event)) continue;
         const recorded = toRecorded(resolved);
         if (recorded) events.push(recorded);
         if (events.length === maxCount) return events;

@@ -2,12 +2,34 @@ import type { AllStreamResolvedEvent, ResolvedEvent } from '@eventstore/db-clien
 import type { RecordedEvent } from '../eventStore.js';
 import { encodePosition } from './esdbPosition.js';
 
+const parseOrBytes = (bytes: Uint8Array): unknown => {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    return bytes;
+  }
+};
+
+/** Streams and events EventStoreDB keeps for itself (`$`-prefixed): not part of `$all` as the port means it. */
+export const isSystemEvent = (event: { streamId: string; type: string }): boolean =>
+  event.type.startsWith('$') || event.streamId.startsWith('$');
+
+const NOT_NOW = new Set(['unavailable', 'deadline-exceeded', 'timeout', 'not-leader', 'cancelled']);
+
+/** Failures that mean "not now": the server is away, slow, or not the leader. */
+export const isUnavailable = (error: unknown): boolean => {
+  const { code, type } = error as { code?: unknown; type?: unknown };
+  // Before the client classifies a failure, gRPC's UNAVAILABLE (14) or DEADLINE_EXCEEDED (4) come as is.
+  return code === 14 || code === 4 || (typeof type === 'string' && NOT_NOW.has(type));
+};
+
 /** The port's event from a resolved EventStoreDB one; undefined for an unresolved link. */
 export const toRecorded = (resolved: ResolvedEvent | AllStreamResolvedEvent): RecordedEvent | undefined => {
   const event = resolved.event;
   if (!event) return undefined;
   if (!event.position) throw new Error(`EventStoreDB gave ${event.streamId}@${event.revision} no position`);
-  const data = event.isJson ? event.data : JSON.parse(Buffer.from(event.data as Uint8Array).toString('utf8'));
+  // Another application may write binary events; they pass as bytes, and whoever reads them decides.
+  const data = event.isJson ? event.data : parseOrBytes(event.data as Uint8Array);
   const metadata =
     event.metadata && !(event.metadata instanceof Uint8Array)
       ? (event.metadata as Record<string, unknown>)

@@ -6,7 +6,7 @@ import {
 } from '@eventstore/db-client';
 import type { AllFrom, RecordedEvent, Subscription } from '../eventStore.js';
 import { decodePosition } from './esdbPosition.js';
-import { toRecorded } from './esdbRecordedEvent.js';
+import { isSystemEvent, toRecorded } from './esdbRecordedEvent.js';
 
 export type EsdbSubscriptionOptions = {
   client: EventStoreDBClient;
@@ -30,35 +30,48 @@ export const esdbSubscription = (options: EsdbSubscriptionOptions): Subscription
   const stop = new AbortController();
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      stop.signal.addEventListener('abort', () => {
+      const done = () => {
         clearTimeout(timer);
+        stop.signal.removeEventListener('abort', done);
         resolve();
-      });
+      };
+      const timer = setTimeout(done, ms);
+      stop.signal.addEventListener('abort', done, { once: true });
     });
 
   async function* events(): AsyncGenerator<RecordedEvent> {
     let last = options.from;
     let failures = 0;
     while (!closed) {
-      current = options.client.subscribeToAll({
+      const subscription = options.client.subscribeToAll({
         fromPosition: last === 'start' ? START : decodePosition(last),
         filter: excludeSystemEvents(),
       });
+      current = subscription;
+      // Confirmed by the server: the failures before this one are over.
+      subscription.once('confirmation', () => {
+        failures = 0;
+      });
       try {
-        for await (const resolved of current) {
+        for await (const resolved of subscription) {
+          const event = resolved.event;
+          // The server filters on event type only; a system stream may hold other types.
+          if (!event || isSystemEvent(event)) continue;
           const recorded = toRecorded(resolved);
           // After a resubscription a server may repeat the position it was given: skip it.
           if (!recorded || (last !== 'start' && recorded.position <= last)) continue;
-          failures = 0;
+          if (closed) return;
           last = recorded.position;
           yield recorded;
         }
       } catch (error) {
-        if (closed) break;
+        if (closed) return;
         options.onDropped?.(error);
+      } finally {
+        // Ended by an error or by the consumer: either way the call must not stay open.
+        await subscription.unsubscribe().catch(() => undefined);
       }
-      if (closed) break;
+      if (closed) return;
       failures++;
       await pause(Math.min(LONGEST_PAUSE_MS, options.resubscribeDelayMs * 2 ** (failures - 1)));
     }
