@@ -1,3 +1,4 @@
+import { pause } from '../platform/pause.js';
 import type { ChangeSignal } from './changeSignal.js';
 import type { AllFrom, RecordedEvent, Subscription } from './eventStore.js';
 
@@ -24,14 +25,7 @@ const LONGEST_ERROR_PAUSE_MS = 5_000;
  */
 export const pollingSubscription = (options: PollingOptions): Subscription => {
   const stop = new AbortController();
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      stop.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  const sleep = (ms: number) => pause(ms, stop.signal);
 
   let closed = false;
   const closeOnce = () => {

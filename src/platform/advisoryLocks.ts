@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { InProcessLocks } from './inProcessLocks.js';
+import { pause } from './pause.js';
 
 /**
  * Work serialised per key across every process on one PostgreSQL database: an in-process
@@ -57,16 +58,6 @@ export const runAsSingleInstance = async (options: {
   onError?: (error: unknown) => void;
 }): Promise<void> => {
   const retryMs = options.retryMs ?? 1000;
-  const pause = () =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        options.stop.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, retryMs);
-      options.stop.addEventListener('abort', done);
-    });
   while (!options.stop.aborted) {
     try {
       const ran = await withSessionLockIfFree(options.pool, options.name, async (client) => {
@@ -81,10 +72,10 @@ export const runAsSingleInstance = async (options: {
           options.stop.removeEventListener('abort', abort);
         }
       });
-      if (!ran.locked) await pause();
+      if (!ran.locked) await pause(retryMs, options.stop);
     } catch (error) {
       options.onError?.(error);
-      await pause();
+      await pause(retryMs, options.stop);
     }
   }
 };

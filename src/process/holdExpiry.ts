@@ -5,6 +5,7 @@ import { orderLockKey, type PurchaseContext } from '../commands/purchaseContext.
 import { settleAttempt } from '../commands/settlePayment.js';
 import { paymentDecider, paymentStreamName } from '../domain/payment/decider.js';
 import { runAsSingleInstance } from '../platform/advisoryLocks.js';
+import { pause } from '../platform/pause.js';
 
 export type HoldExpiryOptions = {
   ctx: PurchaseContext;
@@ -56,15 +57,7 @@ export class HoldExpiry {
           } catch (error) {
             this.options.onError?.(error);
           }
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              clearTimeout(timer);
-              lost.removeEventListener('abort', done);
-              resolve();
-            };
-            const timer = setTimeout(done, this.options.intervalMs ?? 1000);
-            lost.addEventListener('abort', done);
-          });
+          await pause(this.options.intervalMs ?? 1000, lost);
         }
       },
     });

@@ -4,6 +4,7 @@ import {
   excludeSystemEvents,
   START,
 } from '@eventstore/db-client';
+import { pause } from '../../platform/pause.js';
 import type { AllFrom, RecordedEvent, Subscription } from '../eventStore.js';
 import { decodePosition } from './esdbPosition.js';
 import { isSystemEvent, toRecorded } from './esdbRecordedEvent.js';
@@ -28,16 +29,6 @@ export const esdbSubscription = (options: EsdbSubscriptionOptions): Subscription
   let closed = false;
   let current: AllStreamSubscription | undefined;
   const stop = new AbortController();
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        stop.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      stop.signal.addEventListener('abort', done, { once: true });
-    });
 
   async function* events(): AsyncGenerator<RecordedEvent> {
     let last = options.from;
@@ -73,7 +64,7 @@ export const esdbSubscription = (options: EsdbSubscriptionOptions): Subscription
       }
       if (closed) return;
       failures++;
-      await pause(Math.min(LONGEST_PAUSE_MS, options.resubscribeDelayMs * 2 ** (failures - 1)));
+      await pause(Math.min(LONGEST_PAUSE_MS, options.resubscribeDelayMs * 2 ** (failures - 1)), stop.signal);
     }
   }
 
