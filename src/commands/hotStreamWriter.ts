@@ -12,8 +12,11 @@ export type WriterResult<Event, Code extends string, Answer> =
   | { ok: false; error: DomainError<Code> };
 
 export type HotStreamWriterOptions<State, Command, Answer> = {
-  /** A copy of the state that deciding a batch may change without touching the cache. */
-  cloneState: (state: State) => State;
+  /**
+   * A working copy of the cached state to decide a batch on, with what keeps its changes (the
+   * append succeeded) or takes them back (it did not), leaving the cache as it was.
+   */
+  draftState: (state: State) => { state: State; keep: () => void; discard: () => void };
   /** What each caller learns besides its events, read from the state right after its command. */
   answer: (state: State, command: Command) => Answer;
   /** Commands waiting at most; one more is refused with WriterOverloadedError (default 10,000). */
@@ -159,40 +162,56 @@ export class HotStreamWriter<
     let caughtUp = false;
     for (;;) {
       const cache = this.#cache;
-      const working = this.options.cloneState(cache.state);
-      const { decided, events, needsFreshState } = this.#decide(batch, working);
+      const draft = this.options.draftState(cache.state);
+      let decision: ReturnType<typeof this.decideBatch>;
+      try {
+        decision = this.decideBatch(batch, draft.state);
+      } catch (error) {
+        draft.discard();
+        throw error;
+      }
+      const { decided, events, needsFreshState } = decision;
       // Answers that append nothing are checked against the stream once, not chased forever.
       if (needsFreshState && !caughtUp) {
+        // Catching up evolves the cached state, which the draft shares: take the draft back first.
+        draft.discard();
         caughtUp = true;
-        if (await this.#catchUp()) continue;
+        await this.#catchUp();
+        continue;
       }
       if (events.length === 0) {
+        draft.discard();
         this.#reportBatch(batch.length, 0);
         for (const [i, pending] of batch.entries())
           pending.resolve(this.#result(decided[i]!, cache.revision));
         return;
       }
+      let appended: Awaited<ReturnType<EventStore['appendToStream']>>;
       try {
-        const appended = await this.store.appendToStream(
+        appended = await this.store.appendToStream(
           this.streamName,
           events.map((e) => ({ type: e.type, data: e.data })),
           { expectedRevision: cache.revision },
         );
-        this.#cache = { state: working, revision: appended.nextExpectedRevision };
-        this.#reportBatch(batch.length, events.length);
-        for (const [i, pending] of batch.entries())
-          pending.resolve(this.#result(decided[i]!, appended.nextExpectedRevision, appended.position));
-        return;
       } catch (error) {
+        // Whatever went wrong, the cache must read as the stream did before this batch.
+        draft.discard();
         if (!(error instanceof WrongExpectedVersionError) || ++conflicts > this.#maxConflicts) throw error;
         this.options.onConflict?.();
         await this.#catchUp();
         caughtUp = true;
+        continue;
       }
+      draft.keep();
+      this.#cache = { state: draft.state, revision: appended.nextExpectedRevision };
+      this.#reportBatch(batch.length, events.length);
+      for (const [i, pending] of batch.entries())
+        pending.resolve(this.#result(decided[i]!, appended.nextExpectedRevision, appended.position));
+      return;
     }
   }
 
-  #decide(batch: Pending<Command, Event, Code, Answer>[], working: State) {
+  private decideBatch(batch: Pending<Command, Event, Code, Answer>[], working: State) {
     const decided: Decided<Event, Code, Answer>[] = [];
     const events: Event[] = [];
     let needsFreshState = false;

@@ -1,6 +1,6 @@
 import type { InventoryCommand } from '../domain/inventory/commands.js';
 import {
-  cloneInventoryState,
+  draftInventoryState,
   type InventoryErrorCode,
   type InventoryState,
   inventoryDecider,
@@ -50,7 +50,7 @@ export class InventoryWriters {
     if (!writer) {
       writer = new HotStreamWriter(this.store, inventoryDecider, inventoryStreamName(ticketTypeId), {
         ...this.options,
-        cloneState: cloneInventoryState,
+        draftState: draftInventoryState,
         answer: reservationOf,
         // Only new holds are turned away when the queue is full; commits and releases finish purchases.
         sheddable: (command) => command.type === 'ReserveSeats',

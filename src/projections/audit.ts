@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { type InventoryState, inventoryDecider } from '../domain/inventory/decider.js';
 import { inventoryEventSchema } from '../domain/inventory/events.js';
+import { JournaledMap } from '../domain/journaledMap.js';
 import { type OrderState, orderDecider } from '../domain/order/decider.js';
 import { orderEventSchema } from '../domain/order/events.js';
 import { type PaymentState, paymentDecider } from '../domain/payment/decider.js';
@@ -103,7 +104,16 @@ export const audit = async (
     availability: new Map(
       [...inventories].flatMap(([id, s]) =>
         s.status === 'initialized'
-          ? [[id, { ...s, reservations: new Map(), seatsPerCustomer: new Map() }] as const]
+          ? [
+              [
+                id,
+                {
+                  ...s,
+                  reservations: new JournaledMap() as Initialized['reservations'],
+                  seatsPerCustomer: new JournaledMap() as Initialized['seatsPerCustomer'],
+                },
+              ] as const,
+            ]
           : [],
       ),
     ),

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deciderSpec } from '../../../test/support/deciderSpec.js';
 import type { InventoryCommand } from './commands.js';
-import { type InventoryState, inventoryDecider } from './decider.js';
+import { draftInventoryState, type InventoryState, inventoryDecider } from './decider.js';
 import { type InventoryEvent, releaseReasons } from './events.js';
 
 const spec = deciderSpec(inventoryDecider);
@@ -294,7 +294,7 @@ describe('inventory decider', () => {
       }
       expect(reservedSum).toBe(state.reserved);
       expect(soldSum).toBe(state.sold);
-      expect(state.seatsPerCustomer).toEqual(perCustomer);
+      expect(new Map(state.seatsPerCustomer)).toEqual(perCustomer);
       for (const seats of perCustomer.values()) expect(seats).toBeLessThanOrEqual(maxPerCustomer);
     };
 
@@ -345,6 +345,43 @@ describe('inventory decider', () => {
         ),
         { numRuns: 500 },
       );
+    });
+  });
+
+  describe('draftInventoryState', () => {
+    const reserveOn = (state: InventoryState, reservationId: string) => {
+      const decision = inventoryDecider.decide(
+        { type: 'ReserveSeats', data: { reservationId, customerId: 'carol', quantity: 2, now: t0 } },
+        state,
+      );
+      if (!decision.ok) throw decision.error;
+      return decision.events.reduce(inventoryDecider.evolve, state);
+    };
+    /** Everything the state holds, maps included, as text to compare. */
+    const contents = (state: InventoryState) =>
+      state.status === 'initialized'
+        ? JSON.stringify([state, [...state.reservations], [...state.seatsPerCustomer]])
+        : JSON.stringify(state);
+
+    it('takes a decided batch back entirely, or keeps it', () => {
+      const cached = reserveOn(
+        inventoryDecider.evolve(inventoryDecider.initialState(), initialized(10, 4)),
+        'first',
+      );
+      const before = contents(cached);
+
+      const tried = draftInventoryState(cached);
+      reserveOn(tried.state, 'tried');
+      tried.discard();
+      expect(contents(cached)).toBe(before);
+
+      const kept = draftInventoryState(cached);
+      const after = reserveOn(kept.state, 'kept');
+      kept.keep();
+      expect(after).toMatchObject({ available: 6, reserved: 4 });
+      if (after.status !== 'initialized') throw new Error('not initialized');
+      expect(after.reservations.get('kept')).toMatchObject({ status: 'reserved' });
+      expect(after.seatsPerCustomer.get('carol')).toBe(4);
     });
   });
 });

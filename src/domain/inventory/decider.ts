@@ -1,4 +1,5 @@
 import { accept, addSeconds, type Decider, type Decision, instant, reject } from '../decider.js';
+import { JournaledMap } from '../journaledMap.js';
 import type { InventoryCommand, ReleaseReservation, ReserveSeats } from './commands.js';
 import { type InventoryEvent, type InventoryInitialized, inventoryEventSchema } from './events.js';
 
@@ -37,9 +38,9 @@ export type InventoryState =
       reserved: number;
       sold: number;
       /** Every reservation ever made, so that a repeated reservation id is recognised. */
-      reservations: Map<string, Reservation>;
+      reservations: JournaledMap<string, Reservation>;
       /** Seats per customer, counted over reserved + sold, for maxPerCustomer. */
-      seatsPerCustomer: Map<string, number>;
+      seatsPerCustomer: JournaledMap<string, number>;
     };
 
 type Initialized = Extract<InventoryState, { status: 'initialized' }>;
@@ -178,17 +179,27 @@ const addCustomerSeats = (state: Initialized, customerId: string, delta: number)
 };
 
 /**
- * A copy that evolving will not touch: the hot-stream writer decides a batch on a copy so that
- * a failed append leaves its cached state as it was. Linear in the number of reservations.
+ * A working copy of the state for deciding a batch, and what keeps or drops what was decided.
+ * Scalars live in the copy; the two maps are shared and journal their changes, so trying a batch
+ * costs the batch, not the number of reservations (copying 20,000 of them took 6 ms a batch).
  */
-export const cloneInventoryState = (state: InventoryState): InventoryState =>
-  state.status === 'initialized'
-    ? {
-        ...state,
-        reservations: new Map(state.reservations),
-        seatsPerCustomer: new Map(state.seatsPerCustomer),
-      }
-    : state;
+export const draftInventoryState = (
+  state: InventoryState,
+): { state: InventoryState; keep: () => void; discard: () => void } => {
+  // Evolving an uninitialized state makes a new one: nothing shared to take back.
+  if (state.status !== 'initialized') return { state, keep: () => undefined, discard: () => undefined };
+  const maps = [state.reservations, state.seatsPerCustomer];
+  for (const map of maps) map.startJournal();
+  return {
+    state: { ...state },
+    keep: () => {
+      for (const map of maps) map.keepChanges();
+    },
+    discard: () => {
+      for (const map of maps) map.undoChanges();
+    },
+  };
+};
 
 // Updates the state in place: see Decider.evolve for why.
 const evolve = (state: InventoryState, event: InventoryEvent): InventoryState => {
@@ -201,8 +212,8 @@ const evolve = (state: InventoryState, event: InventoryEvent): InventoryState =>
       available: event.data.capacity,
       reserved: 0,
       sold: 0,
-      reservations: new Map(),
-      seatsPerCustomer: new Map(),
+      reservations: new JournaledMap(),
+      seatsPerCustomer: new JournaledMap(),
     };
   }
   if (state.status !== 'initialized') return state;
