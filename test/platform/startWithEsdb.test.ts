@@ -19,7 +19,8 @@ describe('flashtix start with EVENT_STORE=esdb', () => {
     });
     try {
       await waitForOutput(flashtix, 'FlashTix is listening on');
-      expect(flashtix.output()).toContain('"eventStore":"esdb"');
+      // The log line may reach the pipe after the console lines.
+      await waitForOutput(flashtix, '"eventStore":"esdb"');
       const url = /listening on (http:\/\/\S+) /.exec(flashtix.output())![1]!;
       await purchaseOverHttp(url, admin);
       // The events went to EventStoreDB, not to PostgreSQL's event tables.
