@@ -28,8 +28,8 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 40_000);
 const CALLERS = Number(process.env.BENCH_CALLERS ?? 64);
 /** es-optimistic collapses under contention; it runs this long at most. */
 const OPTIMISTIC_SECONDS = Number(process.env.BENCH_OPTIMISTIC_SECONDS ?? 60);
-/** Confirmed purchases in the rebuild log, 7 events each. */
-const REBUILD_ORDERS = Number(process.env.BENCH_REBUILD_ORDERS ?? 15_000);
+/** Confirmed purchases in the rebuild log, 7 events each: about 1,000,000 events. */
+const REBUILD_ORDERS = Number(process.env.BENCH_REBUILD_ORDERS ?? 143_000);
 
 const withDatabase = async <T>(run: (url: string) => Promise<T>): Promise<T> => {
   const name = `flashtix_bench_${Date.now()}`;
