@@ -59,8 +59,8 @@ export type ApiDeps = {
   jwtSecret: string;
   tokenTtlSeconds?: number;
   metrics?: Metrics;
-  /** Default: 1,200 requests per IP, 30 orders per customer, 30 logins per IP a minute; 50 streams per IP. */
-  rateLimits?: RateLimits;
+  /** The configuration's defaults (RATE_LIMIT_*) are the product's; tests turn them off. */
+  rateLimits: RateLimits;
   /** Shares rate-limit counters between API processes; in-process counters without it. */
   redis?: Redis;
   /** Prefix of the rate-limit keys in Redis (default `flashtix:`). */
@@ -86,14 +86,6 @@ export type ApiContext = ApiDeps & {
 };
 
 export type Api = FastifyInstance;
-
-const DEFAULT_LIMITS: RateLimits = {
-  perIp: 1200,
-  ordersPerCustomer: 30,
-  authPerIp: 30,
-  streamsPerIp: 50,
-  windowMs: 60_000,
-};
 
 /** The FlashTix HTTP API: one plugin per concern, zod schemas for validation and OpenAPI. */
 export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
@@ -132,7 +124,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
       maxAge: 600,
     });
 
-  const limits = deps.rateLimits ?? DEFAULT_LIMITS;
+  const limits = deps.rateLimits;
   const tooMany = (_request: FastifyRequest, context: { after: string }) =>
     new ProblemError(429, 'rate_limited', `too many requests; try again in ${context.after}`);
   await app.register(rateLimit, {

@@ -3,6 +3,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { WriterClosedError, WriterOverloadedError } from '../commands/hotStreamWriter.js';
 import { PaymentUnavailableError } from '../commands/payOrder.js';
 import { EventStoreUnavailableError } from '../eventstore/eventStore.js';
+import { AvailabilityCacheUnavailableError } from '../projections/availabilityCache/availabilityCache.js';
 import { InvalidCursorError } from '../projections/readModels/queries.js';
 import { type FieldProblem, type Problem, ProblemError, problem } from './problem.js';
 
@@ -25,12 +26,14 @@ const BUSY_OR_AWAY = [PaymentUnavailableError, WriterOverloadedError, WriterClos
 const isBusyOrAway = (error: unknown): boolean => BUSY_OR_AWAY.some((kind) => error instanceof kind);
 
 // ioredis gives up on a command with these; they carry no code.
-const REDIS_UNAVAILABLE = new Set(['MaxRetriesPerRequestError', 'AvailabilityCacheUnavailableError']);
+const REDIS_UNAVAILABLE = new Set(['MaxRetriesPerRequestError']);
+// Our own adapters say "not now" with their own errors.
+const STORE_UNAVAILABLE = [EventStoreUnavailableError, AvailabilityCacheUnavailableError];
 
 const isUnavailable = (error: unknown): boolean => {
   if (isBusyOrAway(error)) return true;
   if (error instanceof Error && REDIS_UNAVAILABLE.has(error.name)) return true;
-  if (error instanceof EventStoreUnavailableError) return true;
+  if (STORE_UNAVAILABLE.some((kind) => error instanceof kind)) return true;
   const code = (error as { code?: unknown }).code;
   if (
     typeof code === 'string' &&

@@ -1,33 +1,17 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { run } from '../support/flashtixProcess.js';
 import { useWorkloadFixture } from '../support/workloadFixture.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
-
 /** Runs `flashtix` to its end against the given database; resolves with its exit code and output. */
-const flashtix = (args: string[], databaseUrl: string) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'src/cli.ts'), ...args], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        DATABASE_URL: databaseUrl,
-        JWT_SECRET: 'a-cli-test-secret-that-is-long-enough',
-        LOG_LEVEL: 'warn',
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+const flashtix = async (args: string[], databaseUrl: string) => {
+  const command = run(args, {
+    DATABASE_URL: databaseUrl,
+    JWT_SECRET: 'a-cli-test-secret-that-is-long-enough',
+    LOG_LEVEL: 'warn',
   });
+  const code = await command.exited;
+  return { code, stdout: command.stdout(), stderr: command.stderr() };
+};
 
 describe('flashtix commands against a database', () => {
   const fixture = useWorkloadFixture();

@@ -5,7 +5,8 @@ export const TEST_JWT_SECRET = 'a-test-secret-that-is-long-enough-for-hs256';
 
 /** The real API with test defaults: a known JWT secret and no rate limits unless a test sets them. */
 export const buildTestApi = (
-  deps: Omit<ApiDeps, 'jwtSecret' | 'cacheIsShared'> & Partial<Pick<ApiDeps, 'jwtSecret' | 'cacheIsShared'>>,
+  deps: Omit<ApiDeps, 'jwtSecret' | 'cacheIsShared' | 'rateLimits'> &
+    Partial<Pick<ApiDeps, 'jwtSecret' | 'cacheIsShared' | 'rateLimits'>>,
 ): Promise<Api> =>
   buildApi({
     cacheIsShared: false,

@@ -6,7 +6,15 @@ const root = path.resolve(import.meta.dirname, '../..');
 const cli = path.join(root, 'src/cli.ts');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
 
-export type Run = { child: ChildProcess; output: () => string; exited: Promise<number | null> };
+export type Run = {
+  child: ChildProcess;
+  /** Standard output and error together, in the order they arrived. */
+  output: () => string;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves once the process has exited and its output is all read. */
+  exited: Promise<number | null>;
+};
 
 /** Runs the real `flashtix` command with only the environment given (no DATABASE_URL unless given). */
 export const run = (args: string[], env: Record<string, string>): Run => {
@@ -15,14 +23,18 @@ export const run = (args: string[], env: Record<string, string>): Run => {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
   });
   let output = '';
+  let stdout = '';
+  let stderr = '';
   child.stdout.on('data', (chunk) => {
     output += chunk;
+    stdout += chunk;
   });
   child.stderr.on('data', (chunk) => {
     output += chunk;
+    stderr += chunk;
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, output: () => output, stdout: () => stdout, stderr: () => stderr, exited };
 };
 
 export const waitForOutput = async (r: Run, text: string, timeoutMs = 60_000) => {

@@ -97,7 +97,7 @@ export const orderRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) => 
         throw new ProblemError(404, 'not_found', message);
       }
       const { order, replayed } = placed.value;
-      markReplayed(reply, replayed);
+      // A refusal is an error reply: its headers travel with the ProblemError.
       if (order.status === 'rejected')
         throw new ProblemError(
           409,
@@ -105,6 +105,7 @@ export const orderRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) => 
           `order ${order.orderId} was refused: ${order.rejectReason ?? 'no seats'}`,
           replayed ? { [REPLAYED]: 'true' } : {},
         );
+      markReplayed(reply, replayed);
       if (!replayed) reply.header('location', `/orders/${order.orderId}`);
       return reply.code(replayed ? 200 : 201).send(order);
     },

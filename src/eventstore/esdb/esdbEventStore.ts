@@ -30,8 +30,9 @@ import {
   WrongExpectedVersionError,
 } from '../eventStore.js';
 import { decodePosition, encodePosition } from './esdbPosition.js';
-import { isSystemEvent, isUnavailable, toRecorded } from './esdbRecordedEvent.js';
+import { isSystemEvent, toRecorded } from './esdbRecordedEvent.js';
 import { esdbSubscription } from './esdbSubscription.js';
+import { isUnavailable } from './esdbUnavailable.js';
 
 export type EsdbEventStoreOptions = {
   /** e.g. `esdb://localhost:2113?tls=false` */
