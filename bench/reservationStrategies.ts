@@ -6,6 +6,7 @@ import { InventoryWriters } from '../src/commands/inventoryWriters.js';
 import { loadAggregate } from '../src/commands/loadAggregate.js';
 import { inventoryDecider, inventoryStreamName } from '../src/domain/inventory/decider.js';
 import type { EventStore } from '../src/eventstore/eventStore.js';
+import { percentile } from './percentile.js';
 
 export type StrategyResult = {
   strategy: string;
@@ -26,9 +27,6 @@ export type StrategyResult = {
 type Reserve = (i: number) => Promise<boolean>;
 
 const now = new Date();
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
 const newInventory = async (store: EventStore, capacity: number) => {
   const ticketTypeId = randomUUID();
