@@ -117,7 +117,10 @@ const lagsOf = (holds: { at: number; seats: number }[], samples: { at: number; h
   const sorted = [...holds].sort((a, b) => a.at - b.at);
   const cumulative: number[] = [];
   let total = 0;
-  for (const hold of sorted) cumulative.push((total += hold.seats));
+  for (const hold of sorted) {
+    total += hold.seats;
+    cumulative.push(total);
+  }
   return samples.map(({ at, held }) => {
     // The first hold whose seats the sample does not include yet.
     let low = 0;
