@@ -15,7 +15,8 @@ import {
   WrongExpectedVersionError,
 } from '../eventStore.js';
 import { pollingSubscription } from '../pollingSubscription.js';
-import { appendStatement } from './appendStatement.js';
+import { appendStatement, groupAppendStatement } from './appendStatement.js';
+import { type AppendedRow, GroupCommit, type GroupCommitOptions, type PendingAppend } from './groupCommit.js';
 import { NOTIFY_CHANNEL } from './schema.js';
 
 export type PostgresEventStoreOptions = {
@@ -26,6 +27,8 @@ export type PostgresEventStoreOptions = {
   pageSize?: number;
   /** Hears about failures of the notification listener and of subscription reads (both recover by themselves). */
   onBackgroundError?: (error: unknown) => void;
+  /** Commit appends that arrive together as one transaction (default on); `false` commits each alone. */
+  groupCommit?: GroupCommitOptions | false;
 };
 
 type EventRow = {
@@ -81,12 +84,17 @@ export class PostgresEventStore implements EventStore {
   #notifyTimer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #onBackgroundError: (error: unknown) => void;
+  readonly #groupCommit: GroupCommit | undefined;
 
   constructor(options: PostgresEventStoreOptions) {
     this.#pool = options.pool;
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
     this.#pageSize = options.pageSize ?? 500;
     this.#onBackgroundError = options.onBackgroundError ?? (() => undefined);
+    this.#groupCommit =
+      options.groupCommit === false
+        ? undefined
+        : new GroupCommit((group) => this.#commitGroup(group), options.groupCommit);
   }
 
   async appendToStream(
@@ -96,19 +104,10 @@ export class PostgresEventStore implements EventStore {
   ): Promise<AppendResult> {
     const expected = options.expectedRevision ?? 'any';
     assertAppendable(events, expected);
-    let row:
-      | { revision: string | null; global_position: string | null; transaction_id: string | null }
-      | undefined;
-    try {
-      const result = await this.#pool.query(appendStatement(streamName, events, expected));
-      row = result.rows[0];
-    } catch (error) {
-      // Only the stream row's key means "someone else created it"; a duplicate (stream, revision)
-      // in es_events would mean es_streams lost track, which must not pass for a conflict.
-      const { code, constraint } = error as { code?: string; constraint?: string };
-      if (code !== UNIQUE_VIOLATION || constraint !== 'es_streams_pkey') throw error;
-    }
-    if (!row?.revision || !row.global_position || !row.transaction_id)
+    const row = this.#groupCommit
+      ? await this.#groupCommit.append(streamName, events, expected)
+      : await this.#appendAlone(streamName, events, expected);
+    if (!row)
       throw new WrongExpectedVersionError(streamName, expected, await this.#streamRevision(streamName));
     this.#announceAppend();
     return {
@@ -117,13 +116,66 @@ export class PostgresEventStore implements EventStore {
     };
   }
 
+  async #appendAlone(
+    streamName: string,
+    events: readonly NewEvent[],
+    expected: ExpectedRevision,
+  ): Promise<AppendedRow | undefined> {
+    try {
+      const result = await this.#pool.query<Partial<AppendedRow>>(
+        appendStatement(streamName, events, expected),
+      );
+      const row = result.rows[0];
+      if (!row?.revision || !row.global_position || !row.transaction_id) return undefined;
+      return {
+        revision: row.revision,
+        global_position: row.global_position,
+        transaction_id: row.transaction_id,
+      };
+    } catch (error) {
+      // Only the stream row's key means "someone else created it"; a duplicate (stream, revision)
+      // in es_events would mean es_streams lost track, which must not pass for a conflict.
+      const { code, constraint } = error as { code?: string; constraint?: string };
+      if (code !== UNIQUE_VIOLATION || constraint !== 'es_streams_pkey') throw error;
+      return undefined;
+    }
+  }
+
+  /**
+   * Commits a group in one statement; each stream left out of the answer had a conflict. When
+   * PostgreSQL refuses the statement, nothing of it was written (one statement is one
+   * transaction), so each append is tried alone: one bad append fails only its own caller.
+   * Any other failure (a lost connection) leaves the outcome unknown and goes to every caller.
+   */
+  async #commitGroup(group: PendingAppend[]): Promise<void> {
+    if (group.length === 1) {
+      const [append] = group as [PendingAppend];
+      append.resolve(await this.#appendAlone(append.streamName, append.events, append.expected));
+      return;
+    }
+    let rows: (AppendedRow & { stream_id: string })[];
+    try {
+      ({ rows } = await this.#pool.query<AppendedRow & { stream_id: string }>(groupAppendStatement(group)));
+    } catch (error) {
+      if (!(error instanceof pg.DatabaseError)) throw error;
+      await Promise.all(
+        group.map((a) => this.#appendAlone(a.streamName, a.events, a.expected).then(a.resolve, a.reject)),
+      );
+      return;
+    }
+    const byStream = new Map(rows.map(({ stream_id, ...row }) => [stream_id, row]));
+    for (const append of group) append.resolve(byStream.get(append.streamName));
+  }
+
   async readStream(
     streamName: string,
     options: { fromRevision?: bigint; maxCount?: number } = {},
   ): Promise<ReadStreamResult> {
-    // One statement, so the stream revision and the events come from one snapshot.
-    const result = await this.#pool.query<EventRow & { stream_revision: string }>(
-      `SELECT s.revision::text AS stream_revision, e.*
+    // One statement, so the stream revision and the events come from one snapshot; named, so
+    // each connection plans it once.
+    const result = await this.#pool.query<EventRow & { stream_revision: string }>({
+      name: 'flashtix-read-stream',
+      text: `SELECT s.revision::text AS stream_revision, e.*
        FROM es_streams s
        LEFT JOIN LATERAL (
          SELECT ${EVENT_COLUMNS} FROM es_events
@@ -131,8 +183,8 @@ export class PostgresEventStore implements EventStore {
          ORDER BY es_events.revision LIMIT $3
        ) e ON true
        WHERE s.stream_id = $1`,
-      [streamName, (options.fromRevision ?? 0n).toString(), options.maxCount ?? null],
-    );
+      values: [streamName, (options.fromRevision ?? 0n).toString(), options.maxCount ?? null],
+    });
     const first = result.rows[0];
     if (!first) return { revision: 'no_stream', events: [] };
     return {
