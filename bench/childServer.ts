@@ -34,6 +34,8 @@ export const startChildServer = async (
   script: string,
   args: string[],
   env: Record<string, string>,
+  /** What the process prints once it is ready; its first group, if any, is its URL. */
+  ready: RegExp = /listening on (http:\/\/[^\s)]+)/,
 ): Promise<ChildServer> => {
   const profile = process.env.BENCH_PROFILE_DIR
     ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_PROFILE_DIR)}`]
@@ -49,13 +51,11 @@ export const startChildServer = async (
   const origin = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /listening on (http:\/\/[^\s)]+)/.exec(output);
-      if (match) resolve(match[1]!);
+      const match = ready.exec(output);
+      if (match) resolve(match[1] ?? '');
     };
     child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+    child.stderr?.on('data', onData);
     child.once('exit', (code) =>
       reject(new Error(`${script} exited with ${code} before listening:\n${output}`)),
     );

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createSigner } from 'fast-jwt';
-import { machineBusyMeter, startChildServer } from './childServer.js';
+import { type ChildServer, machineBusyMeter, startChildServer } from './childServer.js';
 import { type HttpAnswer, type HttpCall, sendLoad } from './httpLoad.js';
 import { percentile } from './percentile.js';
 
@@ -13,6 +13,8 @@ export type SaleSettings = {
   capacity: number;
   attempts: number;
   connections: number;
+  /** `one`: every role in one process (the default); `split`: api, projector and processor apart. */
+  topology: 'one' | 'split';
 };
 
 export type BareFastifyFigures = {
@@ -143,7 +145,7 @@ const runSale = async (
   const secret = randomBytes(32).toString('hex');
   const sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: 3_600_000 });
   const dataDir = await mkdtemp(path.join(tmpdir(), 'flashtix-bench-http-'));
-  const server = await startChildServer('src/cli.ts', ['start'], {
+  const env = {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     PORT: '0',
@@ -155,7 +157,23 @@ const runSale = async (
     LOG_LEVEL: 'warn',
     // Every buyer here comes from one address; a real crowd comes from many.
     RATE_LIMIT_PER_IP: String(10 * attempts),
-  });
+  };
+  const background: ChildServer[] = [];
+  if (settings.topology === 'split')
+    for (const role of ['projector', 'processor'])
+      background.push(
+        await startChildServer(
+          'src/cli.ts',
+          ['start', '--role', role],
+          { ...env, LOG_LEVEL: 'info' },
+          /FlashTix ready/,
+        ),
+      );
+  const server = await startChildServer(
+    'src/cli.ts',
+    ['start', '--role', settings.topology === 'split' ? 'api' : 'all'],
+    env,
+  );
   try {
     const admin = { authorization: `Bearer ${sign({ sub: randomUUID(), role: 'admin' })}` };
     const created = await fetch(`${server.origin}/admin/shows`, {
@@ -213,6 +231,7 @@ const runSale = async (
     );
     const cpuAfter = await server.cpuSeconds();
     const clientCpuUsed = process.cpuUsage(clientCpu);
+    for (const process of background) console.log('background CPU', await process.cpuSeconds());
     const machineBusy = await busy();
     selling = false;
     giveUpAt = performance.now() + 30_000;
@@ -265,6 +284,7 @@ const runSale = async (
     };
   } finally {
     await server.stop();
+    for (const process of background) await process.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 };

@@ -175,6 +175,7 @@ const main = async () => {
         capacity: CAPACITY,
         attempts: HTTP_ATTEMPTS,
         connections: HTTP_CONNECTIONS,
+        topology: process.env.BENCH_HTTP_TOPOLOGY === 'split' ? 'split' : 'one',
       }),
     );
   if (figures.strategies) printStrategies(figures.strategies);

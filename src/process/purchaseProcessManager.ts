@@ -26,6 +26,7 @@ export type ProcessManagerOptions = {
 };
 
 const PARK_AFTER_ATTEMPTS = 3;
+const HOLDS_PER_WRITE = 500;
 
 /**
  * Follows `$all` from its own checkpoint and drives every purchase to an end through
@@ -38,6 +39,9 @@ export class PurchaseProcessManager {
   readonly #stop = new AbortController();
   #running: Promise<void> | undefined;
   readonly #clock: () => Date;
+  /** Holds seen and not yet written: written together, before anything that depends on them. */
+  #newHolds: { ticketTypeId: string; reservationId: string; expiresAt: string }[] = [];
+  #holdsWritten: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ProcessManagerOptions) {
     this.name = options.name ?? 'purchase';
@@ -60,8 +64,27 @@ export class PurchaseProcessManager {
     await this.#running;
   }
 
-  /** Handles one event: what the subscription loop does for each; exposed for tests. */
-  async handle(event: RecordedEvent): Promise<void> {
+  /**
+   * Writes the holds seen so far in one statement. Writes run one after another, so a hold's
+   * row always lands before anything later removes it.
+   */
+  #writeHolds(): Promise<void> {
+    const holds = this.#newHolds;
+    this.#newHolds = [];
+    if (holds.length === 0) return this.#holdsWritten;
+    this.#holdsWritten = this.#holdsWritten.then(async () => {
+      await this.options.pool.query(
+        `INSERT INTO process_holds (ticket_type_id, reservation_id, expires_at)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[])
+         ON CONFLICT DO NOTHING`,
+        [holds.map((h) => h.ticketTypeId), holds.map((h) => h.reservationId), holds.map((h) => h.expiresAt)],
+      );
+    });
+    return this.#holdsWritten;
+  }
+
+  /** Handles one event: what the subscription loop does for each. */
+  async #handle(event: RecordedEvent): Promise<void> {
     const now = this.#clock();
     switch (streamCategory(event.streamName)) {
       case 'inventory': {
@@ -70,12 +93,17 @@ export class PurchaseProcessManager {
         const e = parsed.data;
         const ticketTypeId = streamId(event.streamName);
         if (e.type === 'SeatsReserved') {
-          await this.options.pool.query(
-            `INSERT INTO process_holds (ticket_type_id, reservation_id, expires_at) VALUES ($1, $2, $3)
-             ON CONFLICT DO NOTHING`,
-            [ticketTypeId, e.data.reservationId, e.data.expiresAt],
-          );
-        } else if (e.type === 'ReservationCommitted' || e.type === 'ReservationReleased') {
+          // A flash sale is mostly holds: they wait for the next write instead of one each.
+          this.#newHolds.push({
+            ticketTypeId,
+            reservationId: e.data.reservationId,
+            expiresAt: e.data.expiresAt,
+          });
+          if (this.#newHolds.length >= HOLDS_PER_WRITE) await this.#writeHolds();
+          return;
+        }
+        await this.#writeHolds();
+        if (e.type === 'ReservationCommitted' || e.type === 'ReservationReleased') {
           await this.options.pool.query(
             'DELETE FROM process_holds WHERE ticket_type_id = $1 AND reservation_id = $2',
             [ticketTypeId, e.data.reservationId],
@@ -128,7 +156,7 @@ export class PurchaseProcessManager {
   async #handleOrPark(event: RecordedEvent, lost: AbortSignal): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.handle(event);
+        await this.#handle(event);
         return;
       } catch (error) {
         if (!(error instanceof DomainError || error instanceof ZodError)) throw error;
@@ -159,10 +187,13 @@ export class PurchaseProcessManager {
       if (unsaved === 0 || from === 'start') return saving;
       const position = from;
       unsaved = 0;
+      // Holds up to the checkpoint are written first: a checkpoint never passes an unwritten one.
+      const holdsWritten = this.#writeHolds();
       // A failed save must not stop the later ones: each starts whatever became of the last.
       saving = saving
         .catch(() => undefined)
         .then(async () => {
+          await holdsWritten;
           await pool.query(
             `INSERT INTO process_checkpoints (name, position) VALUES ($1, $2)
            ON CONFLICT (name) DO UPDATE SET position = $2, updated_at = now()`,

@@ -41,7 +41,8 @@ describe('HTTP API: orders and payments, end to end', () => {
 
   it('reserve → pay → confirmed, with seats sold and the order readable at once', async () => {
     const show = await f.client.createShow(f.adminToken, [{ capacity: 10, priceCents: 4200 }]);
-    const placed = await f.client.placeOrder(buyer.token, randomUUID(), lineOf(show, 2));
+    const key = randomUUID();
+    const placed = await f.client.placeOrder(buyer.token, key, lineOf(show, 2));
     expect(placed.statusCode).toBe(201);
     const order = placed.json() as OrderBody;
     expect(placed.headers.location).toBe(`/orders/${order.orderId}`);
@@ -71,6 +72,11 @@ describe('HTTP API: orders and payments, end to end', () => {
     // Paid and confirmed: neither payable nor cancellable any more.
     expectProblem(await f.client.pay(buyer.token, order.orderId, randomUUID()), 409, 'order_not_payable');
     expectProblem(await f.client.cancel(buyer.token, order.orderId), 409, 'order_not_cancellable');
+    // Its key still answers with the order as it stands, and holds nothing more.
+    const replayed = await f.client.placeOrder(buyer.token, key, lineOf(show, 2));
+    expect(replayed.statusCode).toBe(200);
+    expect(replayed.json()).toMatchObject({ orderId: order.orderId, status: 'confirmed' });
+    await expectFigures(show, { available: 8, reserved: 0, sold: 2 });
   });
 
   it('answers GET /orders/{id} from the order stream when the read models have not caught up', async () => {
@@ -140,14 +146,18 @@ describe('HTTP API: orders and payments, end to end', () => {
 
   it('cancelling a reserved order gives its seats back; cancelling again answers the same', async () => {
     const show = await f.client.createShow(f.adminToken, [{ capacity: 3 }]);
-    const { orderId } = (
-      await f.client.placeOrder(buyer.token, randomUUID(), lineOf(show, 2))
-    ).json() as OrderBody;
+    const key = randomUUID();
+    const { orderId } = (await f.client.placeOrder(buyer.token, key, lineOf(show, 2))).json() as OrderBody;
     const cancelled = await f.client.cancel(buyer.token, orderId);
     expect(cancelled.statusCode).toBe(200);
     expect(cancelled.json()).toMatchObject({ status: 'cancelled', cancelReason: 'customer_cancelled' });
     expect((await f.client.cancel(buyer.token, orderId)).statusCode).toBe(200);
     expectProblem(await f.client.pay(buyer.token, orderId, randomUUID()), 409, 'order_not_payable');
+    await expectFigures(show, { available: 3, reserved: 0, sold: 0 });
+    // The key answers with the cancelled order; it takes no seats again.
+    const replayed = await f.client.placeOrder(buyer.token, key, lineOf(show, 2));
+    expect(replayed.statusCode).toBe(200);
+    expect(replayed.json()).toMatchObject({ orderId, status: 'cancelled' });
     await expectFigures(show, { available: 3, reserved: 0, sold: 0 });
   });
 
@@ -167,6 +177,12 @@ describe('HTTP API: orders and payments, end to end', () => {
     );
     expectProblem(
       await f.client.placeOrder(buyer.token, key, lineOf(show, 1, 1)),
+      422,
+      'idempotency_key_reused',
+    );
+    // Another body is refused as such, even one that names no show there is.
+    expectProblem(
+      await f.client.placeOrder(buyer.token, key, { ...lineOf(show, 1), showId: randomUUID() }),
       422,
       'idempotency_key_reused',
     );
