@@ -40,18 +40,34 @@ export const pollingSubscription = (options: PollingOptions): Subscription => {
     // After a change that brought nothing readable yet: how soon to look again (0: not now).
     let quickRetryMs = 0;
     let errorPauseMs = FIRST_RETRY_MS;
+    // While catching up, the next page is read while this one is handed out.
+    let nextPage: { generation: number; page: Promise<RecordedEvent[]> } | undefined;
     try {
       while (!stop.signal.aborted) {
-        const generation = options.signal.generation;
+        const read = nextPage ?? {
+          generation: options.signal.generation,
+          page: options.readPage(from, options.pageSize),
+        };
+        nextPage = undefined;
+        const { generation } = read;
         let page: RecordedEvent[];
         try {
-          page = await options.readPage(from, options.pageSize);
+          page = await read.page;
           errorPauseMs = FIRST_RETRY_MS;
         } catch (error) {
           options.onReadError?.(error);
           await sleep(errorPauseMs);
           errorPauseMs = Math.min(LONGEST_ERROR_PAUSE_MS, errorPauseMs * 2);
           continue;
+        }
+        const last = page.at(-1);
+        if (last && page.length === options.pageSize) {
+          nextPage = {
+            generation: options.signal.generation,
+            page: options.readPage(last.position, options.pageSize),
+          };
+          // Its failure is handled when it is awaited above; until then it is not unhandled.
+          nextPage.page.catch(() => undefined);
         }
         for (const event of page) {
           if (stop.signal.aborted) return;

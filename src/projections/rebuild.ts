@@ -16,7 +16,11 @@ import {
 import type { Projection } from './projection.js';
 import { inTransaction } from './projectionRunner.js';
 import { READ_MODEL_SCHEMA, readModelTablesSql } from './readModelSchema.js';
-import { READ_MODELS, readModelProjection } from './readModels/readModelProjection.js';
+import {
+  independentReadModelParts,
+  READ_MODELS,
+  readModelProjection,
+} from './readModels/readModelProjection.js';
 
 export type RebuildProgress = { projection: string; done: number; total: number; eventsPerSecond: number };
 
@@ -37,7 +41,24 @@ const PAGE = 2000;
 const SHADOW = `${READ_MODEL_SCHEMA}_rebuild`;
 const RETIRED = `${READ_MODEL_SCHEMA}_retired`;
 
-/** Replays `$all` after `from` through `apply`, page by page; returns the last position applied. */
+/**
+ * `$all` after `from`, page by page, until a page comes back empty. The next page is read
+ * while the caller works on this one, so PostgreSQL reads and the caller's writes overlap.
+ */
+async function* pagesAfter(store: EventStore, from: AllFrom): AsyncGenerator<RecordedEvent[]> {
+  let next = store.readAll({ from, maxCount: PAGE });
+  for (;;) {
+    const page = await next;
+    const last = page.at(-1);
+    if (!last) return;
+    next = store.readAll({ from: last.position, maxCount: PAGE });
+    // Awaited on the next turn; if the caller stops first, its failure matters to no one.
+    next.catch(() => undefined);
+    yield page;
+  }
+}
+
+/** Replays `$all` after `from` through `apply`; returns the last position applied. */
 const replay = async (
   store: EventStore,
   from: AllFrom,
@@ -45,13 +66,12 @@ const replay = async (
   onPage?: (count: number) => void,
 ): Promise<AllFrom> => {
   let position = from;
-  for (;;) {
-    const page = await store.readAll({ from: position, maxCount: PAGE });
-    if (page.length === 0) return position;
+  for await (const page of pagesAfter(store, from)) {
     await apply(page);
     position = page.at(-1)!.position;
     onPage?.(page.length);
   }
+  return position;
 };
 
 /**
@@ -65,18 +85,16 @@ const rebuildReadModels = async (deps: RebuildDeps, onPage: (count: number) => v
   await pool.query(`DROP SCHEMA IF EXISTS ${SHADOW} CASCADE`);
   await pool.query(readModelTablesSql(SHADOW));
   const shadow: Projection = readModelProjection(SHADOW);
-  const applyToShadow = (events: RecordedEvent[]) => inTransaction(pool, (tx) => shadow.apply(tx, events));
+  // Parts that share no table go side by side on connections of their own: replaying into the
+  // fresh schema is bound by PostgreSQL's work on one connection, and one connection uses one core.
+  const parts = independentReadModelParts.map((categories) => readModelProjection(SHADOW, categories));
+  const applyToShadow = async (events: RecordedEvent[]) => {
+    await Promise.all(parts.map((part) => inTransaction(pool, (tx) => part.apply(tx, events))));
+  };
   const replayed = await replay(store, 'start', applyToShadow, onPage);
   await inTransaction(pool, async (tx) => {
     await lockCheckpoint(tx, READ_MODELS);
-    let position = replayed;
-    for (;;) {
-      const page = await store.readAll({ from: position, maxCount: PAGE });
-      if (page.length === 0) break;
-      await shadow.apply(tx, page);
-      position = page.at(-1)!.position;
-      onPage(page.length);
-    }
+    const position = await replay(store, replayed, (page) => shadow.apply(tx, page), onPage);
     await tx.query(`DROP SCHEMA IF EXISTS ${RETIRED} CASCADE`);
     await tx.query(`ALTER SCHEMA ${READ_MODEL_SCHEMA} RENAME TO ${RETIRED}`);
     await tx.query(`ALTER SCHEMA ${SHADOW} RENAME TO ${READ_MODEL_SCHEMA}`);
@@ -104,9 +122,9 @@ const rebuildAvailabilityCache = async (
     await writeCheckpoint(tx, AVAILABILITY_CACHE, 'start');
   });
   let from: AllFrom = 'start';
-  for (;;) {
-    const page = await deps.store.readAll({ from, maxCount: PAGE });
-    if (page.length === 0) return;
+  let pages = pagesAfter(deps.store, from);
+  for (let next = await pages.next(); !next.done; next = await pages.next()) {
+    const page = next.value;
     await projection.apply(deps.pool, page);
     const to = page.at(-1)!.position;
     try {
@@ -117,6 +135,10 @@ const rebuildAvailabilityCache = async (
       // The live runner moved it: go on from wherever that is, if it is further.
       const current = await readCheckpoint(deps.pool, AVAILABILITY_CACHE);
       from = current !== 'start' && current > to ? current : to;
+      if (from !== to) {
+        await pages.return(undefined);
+        pages = pagesAfter(deps.store, from);
+      }
     }
     onPage(page.length);
   }

@@ -83,6 +83,9 @@ describe('PostgreSQL read models', () => {
     // Batches are folded per kind; one event at a time must come to the same rows.
     await replayInto('read_models_one_by_one', 1);
     expect(await snapshot('read_models_one_by_one')).toEqual(await snapshot('read_models_replay'));
+    // The whole log as one batch: every order, payment and reservation made and ended in it.
+    await replayInto('read_models_one_batch', 1_000_000);
+    expect(await snapshot('read_models_one_batch')).toEqual(await snapshot('read_models_replay'));
 
     for (const ticketTypeId of fixture.workload.ticketTypeIds) {
       const row = (

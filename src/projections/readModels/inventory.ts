@@ -3,13 +3,33 @@ import type { Transaction } from '../projection.js';
 
 export type InventoryChange = { ticketTypeId: string; position: string; event: InventoryEvent };
 
+type ReservationEnd = {
+  ticket_type_id: string;
+  reservation_id: string;
+  status: 'committed' | 'released';
+  release_reason: string | null;
+  ended_at: string;
+};
+
+type ReservationRow = {
+  ticket_type_id: string;
+  reservation_id: string;
+  customer_id: string;
+  quantity: number;
+  status: 'reserved' | 'committed' | 'released';
+  reserved_at: string;
+  expires_at: string;
+  release_reason: string | null;
+  ended_at: string | null;
+};
+
 type Moves = { ticket_type_id: string; available: number; reserved: number; sold: number; position: string };
 
 /**
  * Availability per ticket type and every reservation with how it ended (the audit trail), for a
  * whole batch in a handful of statements: new inventories, then each ticket type's net movement,
- * then new reservations, then the ones that ended (a reservation made and ended in one batch is
- * inserted before it is ended).
+ * then new reservations, then the ones that ended. A reservation made and ended in one batch is
+ * inserted as it ended: one write instead of two.
  */
 export const applyInventoryChanges = async (
   tx: Transaction,
@@ -18,8 +38,19 @@ export const applyInventoryChanges = async (
 ): Promise<void> => {
   const initialized: object[] = [];
   const moves = new Map<string, Moves>();
-  const reserved: object[] = [];
-  const ended = new Map<string, object>();
+  // Reservations made in this batch are inserted as they end up; others that ended are updated.
+  const reserved = new Map<string, ReservationRow>();
+  const ended = new Map<string, ReservationEnd>();
+  const end = (
+    ticketTypeId: string,
+    reservationId: string,
+    how: Omit<ReservationEnd, 'ticket_type_id' | 'reservation_id'>,
+  ) => {
+    const key = `${ticketTypeId}/${reservationId}`;
+    const made = reserved.get(key);
+    if (made) Object.assign(made, how);
+    else ended.set(key, { ticket_type_id: ticketTypeId, reservation_id: reservationId, ...how });
+  };
   const move = (
     ticketTypeId: string,
     position: string,
@@ -53,21 +84,22 @@ export const applyInventoryChanges = async (
       case 'SeatsReserved': {
         const { reservationId, customerId, quantity, reservedAt, expiresAt } = event.data;
         move(ticketTypeId, position, -quantity, quantity, 0);
-        reserved.push({
+        reserved.set(`${ticketTypeId}/${reservationId}`, {
           ticket_type_id: ticketTypeId,
           reservation_id: reservationId,
           customer_id: customerId,
           quantity,
+          status: 'reserved',
           reserved_at: reservedAt,
           expires_at: expiresAt,
+          release_reason: null,
+          ended_at: null,
         });
         break;
       }
       case 'ReservationCommitted':
         move(ticketTypeId, position, 0, -event.data.quantity, event.data.quantity);
-        ended.set(`${ticketTypeId}/${event.data.reservationId}`, {
-          ticket_type_id: ticketTypeId,
-          reservation_id: event.data.reservationId,
+        end(ticketTypeId, event.data.reservationId, {
           status: 'committed',
           release_reason: null,
           ended_at: event.data.committedAt,
@@ -75,9 +107,7 @@ export const applyInventoryChanges = async (
         break;
       case 'ReservationReleased':
         move(ticketTypeId, position, event.data.quantity, -event.data.quantity, 0);
-        ended.set(`${ticketTypeId}/${event.data.reservationId}`, {
-          ticket_type_id: ticketTypeId,
-          reservation_id: event.data.reservationId,
+        end(ticketTypeId, event.data.reservationId, {
           status: 'released',
           release_reason: event.data.reason,
           ended_at: event.data.releasedAt,
@@ -105,14 +135,16 @@ export const applyInventoryChanges = async (
        WHERE a.ticket_type_id = m.ticket_type_id`,
       [JSON.stringify([...moves.values()])],
     );
-  if (reserved.length > 0)
+  if (reserved.size > 0)
     await tx.query(
-      `INSERT INTO ${schema}.reservations
-         (ticket_type_id, reservation_id, customer_id, quantity, status, reserved_at, expires_at)
-       SELECT ticket_type_id, reservation_id, customer_id, quantity, 'reserved', reserved_at, expires_at
+      `INSERT INTO ${schema}.reservations (ticket_type_id, reservation_id, customer_id, quantity, status,
+         reserved_at, expires_at, release_reason, ended_at)
+       SELECT ticket_type_id, reservation_id, customer_id, quantity, status, reserved_at, expires_at,
+         release_reason, ended_at
        FROM jsonb_to_recordset($1::jsonb) AS r(ticket_type_id uuid, reservation_id text, customer_id text,
-         quantity integer, reserved_at timestamptz, expires_at timestamptz)`,
-      [JSON.stringify(reserved)],
+         quantity integer, status text, reserved_at timestamptz, expires_at timestamptz, release_reason text,
+         ended_at timestamptz)`,
+      [JSON.stringify([...reserved.values()])],
     );
   if (ended.size > 0)
     await tx.query(

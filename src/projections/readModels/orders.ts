@@ -13,21 +13,33 @@ type OrderRow = {
   updated_at: string;
 };
 
+type PlacedRow = OrderRow & {
+  customer_id: string;
+  show_id: string;
+  lines: unknown;
+  total_cents: number;
+  currency: string;
+  created_at: string;
+};
+
 /**
- * Orders per customer, for a whole batch: new orders in one insert, then each order's latest
- * state in one update. An order only moves forward (placed → reserved or rejected → confirmed or
- * cancelled), so folding a batch's events per order gives what applying them one by one would.
+ * Orders per customer, for a whole batch: new orders in one insert, as they stand at the end of
+ * the batch (placed and reserved together is one write, not two), then the latest state of each
+ * older order in one update. An order only moves forward (placed → reserved or rejected →
+ * confirmed or cancelled), so folding a batch's events per order gives what applying them one by
+ * one would.
  */
 export const applyOrderChanges = async (tx: Transaction, schema: string, changes: readonly OrderChange[]) => {
-  const placed: object[] = [];
+  const placed = new Map<string, PlacedRow>();
   const updates = new Map<string, OrderRow>();
   for (const { event, at } of changes) {
     if (event.type === 'OrderPlaced') {
       const o = event.data;
-      placed.push({
+      placed.set(o.orderId, {
         order_id: o.orderId,
         customer_id: o.customerId,
         show_id: o.showId,
+        status: 'placed',
         lines: o.lines,
         total_cents: o.totalCents,
         currency: o.currency,
@@ -36,10 +48,8 @@ export const applyOrderChanges = async (tx: Transaction, schema: string, changes
       });
       continue;
     }
-    const row = updates.get(event.data.orderId) ?? {
-      order_id: event.data.orderId,
-      updated_at: at.toISOString(),
-    };
+    const { orderId } = event.data;
+    const row = placed.get(orderId) ?? updates.get(orderId) ?? { order_id: orderId, updated_at: '' };
     row.updated_at = at.toISOString();
     switch (event.type) {
       case 'OrderReserved':
@@ -59,16 +69,18 @@ export const applyOrderChanges = async (tx: Transaction, schema: string, changes
         row.refunded = event.data.refunded;
         break;
     }
-    updates.set(event.data.orderId, row);
+    if (!placed.has(orderId)) updates.set(orderId, row);
   }
-  if (placed.length > 0)
+  if (placed.size > 0)
     await tx.query(
-      `INSERT INTO ${schema}.orders
-         (order_id, customer_id, show_id, status, lines, total_cents, currency, created_at, updated_at)
-       SELECT order_id, customer_id, show_id, 'placed', lines, total_cents, currency, created_at, updated_at
-       FROM jsonb_to_recordset($1::jsonb) AS o(order_id uuid, customer_id text, show_id uuid, lines jsonb,
-         total_cents bigint, currency text, created_at timestamptz, updated_at timestamptz)`,
-      [JSON.stringify(placed)],
+      `INSERT INTO ${schema}.orders (order_id, customer_id, show_id, status, lines, total_cents, currency,
+         expires_at, reject_reason, cancel_reason, refunded, created_at, updated_at)
+       SELECT order_id, customer_id, show_id, status, lines, total_cents, currency,
+         expires_at, reject_reason, cancel_reason, coalesce(refunded, false), created_at, updated_at
+       FROM jsonb_to_recordset($1::jsonb) AS o(order_id uuid, customer_id text, show_id uuid, status text,
+         lines jsonb, total_cents bigint, currency text, expires_at timestamptz, reject_reason text,
+         cancel_reason text, refunded boolean, created_at timestamptz, updated_at timestamptz)`,
+      [JSON.stringify([...placed.values()])],
     );
   if (updates.size > 0)
     await tx.query(

@@ -19,7 +19,7 @@ type AttemptRow = {
 /**
  * Payment attempts and the payment summary each order shows, for a whole batch: each attempt's
  * events are folded in order (an attempt failed before charging may be requested again), then
- * written in one statement, then the summaries of the orders they touched are recomputed.
+ * written, then the summaries of the orders they touched are recomputed.
  */
 export const applyPaymentEvents = async (
   tx: Transaction,
@@ -69,27 +69,38 @@ export const applyPaymentEvents = async (
   const recordset = `jsonb_to_recordset($1::jsonb) AS p(attempt_id text, order_id uuid, requested boolean, status text,
     amount_cents bigint, currency text, requested_at timestamptz, charge_id text, reason text, retryable boolean,
     settled_at timestamptz, refunded_at timestamptz)`;
-  // A field the batch set to null (a retried attempt's old failure) is set; one it did not mention is kept.
-  const keepOrSet = (column: string) =>
-    `${column} = CASE WHEN p.requested OR p.${column} IS NOT NULL THEN p.${column} ELSE a.${column} END`;
-  await tx.query(
-    `INSERT INTO ${schema}.payments (attempt_id, order_id, status, amount_cents, currency, requested_at)
-     SELECT attempt_id, order_id, status, amount_cents, currency, requested_at FROM ${recordset}
-     WHERE requested
-     ON CONFLICT (attempt_id) DO NOTHING`,
-    [JSON.stringify(rows)],
-  );
-  await tx.query(
-    `UPDATE ${schema}.payments a
-     SET status = coalesce(p.status, a.status),
-         requested_at = coalesce(p.requested_at, a.requested_at),
-         charge_id = coalesce(p.charge_id, a.charge_id),
-         ${keepOrSet('reason')}, ${keepOrSet('retryable')}, ${keepOrSet('settled_at')},
-         refunded_at = coalesce(p.refunded_at, a.refunded_at)
-     FROM ${recordset}
-     WHERE a.attempt_id = p.attempt_id`,
-    [JSON.stringify(rows)],
-  );
+  const requested = rows.filter((r) => r.requested);
+  const later = rows.filter((r) => !r.requested);
+  // Attempts requested in this batch are written as they stand at its end, in one write each;
+  // one requested again after a retryable failure keeps its amount and earlier charge and refund.
+  if (requested.length > 0)
+    await tx.query(
+      `INSERT INTO ${schema}.payments AS a (attempt_id, order_id, status, amount_cents, currency, requested_at,
+         charge_id, reason, retryable, settled_at, refunded_at)
+       SELECT attempt_id, order_id, status, amount_cents, currency, requested_at,
+         charge_id, reason, retryable, settled_at, refunded_at
+       FROM ${recordset}
+       ON CONFLICT (attempt_id) DO UPDATE
+       SET status = excluded.status, requested_at = excluded.requested_at,
+           charge_id = coalesce(excluded.charge_id, a.charge_id), reason = excluded.reason,
+           retryable = excluded.retryable, settled_at = excluded.settled_at,
+           refunded_at = coalesce(excluded.refunded_at, a.refunded_at)`,
+      [JSON.stringify(requested)],
+    );
+  if (later.length > 0)
+    await tx.query(
+      // For attempts requested earlier: a field the batch did not mention is kept.
+      `UPDATE ${schema}.payments a
+       SET status = coalesce(p.status, a.status),
+           charge_id = coalesce(p.charge_id, a.charge_id),
+           reason = coalesce(p.reason, a.reason),
+           retryable = coalesce(p.retryable, a.retryable),
+           settled_at = coalesce(p.settled_at, a.settled_at),
+           refunded_at = coalesce(p.refunded_at, a.refunded_at)
+       FROM ${recordset}
+       WHERE a.attempt_id = p.attempt_id`,
+      [JSON.stringify(later)],
+    );
   await tx.query(
     `UPDATE ${schema}.orders o
      SET payment_status = s.status, payment_attempts = s.attempts, refunded = o.refunded OR s.refunded

@@ -13,13 +13,30 @@ import { applyPaymentEvents } from './payments.js';
 
 export const READ_MODELS = 'read-models';
 
+const readModelCategories = ['show', 'inventory', 'order', 'payment'] as const;
+export type ReadModelCategory = (typeof readModelCategories)[number];
+
+/**
+ * Stream categories whose read models share no table: shows and ticket types with availability
+ * and reservations; orders with payments (which write their summaries onto orders). Each part
+ * can be applied on a connection of its own.
+ */
+export const independentReadModelParts: readonly (readonly ReadModelCategory[])[] = [
+  ['show', 'inventory'],
+  ['order', 'payment'],
+];
+
 /**
  * Every PostgreSQL read model in one projection: shows and ticket types, availability,
  * reservations, orders and payments, kept in one schema so a rebuild can swap them together.
  * A batch is sorted by kind and each kind written in a few set-based statements; orders go
- * before payments, whose summaries they carry. Events it does not know are passed over.
+ * before payments, whose summaries they carry. Events it does not know are passed over, and
+ * so are those outside `categories` when it is given only some.
  */
-export const readModelProjection = (schema: string = READ_MODEL_SCHEMA): Projection => ({
+export const readModelProjection = (
+  schema: string = READ_MODEL_SCHEMA,
+  categories: readonly ReadModelCategory[] = readModelCategories,
+): Projection => ({
   name: READ_MODELS,
   apply: async (tx: Transaction, events: readonly RecordedEvent[]) => {
     const shows: ShowEvent[] = [];
@@ -27,7 +44,9 @@ export const readModelProjection = (schema: string = READ_MODEL_SCHEMA): Project
     const orders: OrderChange[] = [];
     const payments: PaymentEvent[] = [];
     for (const event of events) {
-      switch (streamCategory(event.streamName)) {
+      const category = streamCategory(event.streamName);
+      if (!(categories as readonly string[]).includes(category)) continue;
+      switch (category) {
         case 'show': {
           const parsed = showEventSchema.safeParse(event);
           if (parsed.success) shows.push(parsed.data);
