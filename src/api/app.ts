@@ -1,5 +1,4 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -35,6 +34,7 @@ import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { orderRoutes } from './routes/orders.js';
+import { registerSecurityHeaders } from './securityHeaders.js';
 
 export type RateLimits = {
   /** Requests per client IP per window on every route but health and metrics; 0 turns it off. */
@@ -112,7 +112,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
   registerRequestMetrics(app, metrics);
   registerGracefulClose(app);
 
-  await app.register(helmet, {
+  registerSecurityHeaders(app, {
     // Swagger UI sets a policy of its own for its pages; this API answers JSON only.
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
   });

@@ -47,7 +47,10 @@ export const problem = (status: number, code: string, detail: string, errors?: F
   ...(errors ? { errors } : {}),
 });
 
-/** A refusal a route throws; the error handler answers it as problem+json. */
+/**
+ * A refusal a route throws; the error handler answers it as problem+json. Like a domain
+ * refusal, it is an answer and carries no stack trace (a 409 storm would pay for one each).
+ */
 export class ProblemError extends Error {
   override readonly name = 'ProblemError';
   constructor(
@@ -56,7 +59,10 @@ export class ProblemError extends Error {
     detail: string,
     readonly headers: Record<string, string> = {},
   ) {
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(detail);
+    Error.stackTraceLimit = stackTraceLimit;
   }
 }
 

@@ -9,13 +9,20 @@ export type DomainEvent<Type extends string = string, Data = unknown> = {
   readonly data: Data;
 };
 
+/**
+ * A refusal: an answer, not a fault. It carries no stack trace; capturing one cost more than the
+ * decision itself when a sold-out ticket type refuses thousands of buyers a second.
+ */
 export class DomainError<Code extends string = string> extends Error {
   override readonly name = 'DomainError';
   constructor(
     readonly code: Code,
     message: string,
   ) {
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
   }
 }
 
