@@ -9,6 +9,7 @@ import { MemoryAvailabilityCache } from '../src/projections/availabilityCache/me
 import { RedisAvailabilityCache } from '../src/projections/availabilityCache/redisAvailabilityCache.js';
 import { allMigrations } from '../src/runtime.js';
 import { httpFlashSale, type SaleFigures } from './httpFlashSale.js';
+import { type AppendFigures, orderAppends } from './orderAppends.js';
 import { measureRebuild, type RebuildFigures, writeLog } from './rebuildThroughput.js';
 import {
   esHotWriter,
@@ -66,6 +67,7 @@ const withDatabase = async <T>(run: (url: string) => Promise<T>): Promise<T> => 
 
 type Figures = {
   strategies?: StrategyResult[];
+  orderAppends?: AppendFigures[];
   httpSale?: SaleFigures;
   rebuild?: RebuildFigures;
 };
@@ -87,6 +89,21 @@ const printStrategies = (results: StrategyResult[]) => {
       sold: r.sold,
       oversold: r.oversold,
       [`holds × ${baseline.strategy}`]: (r.holdsPerSecond / baseline.holdsPerSecond).toFixed(1),
+    })),
+  );
+};
+
+const printOrderAppends = (runs: AppendFigures[]) => {
+  const baseline = runs[0]!;
+  console.log(`\nOrder appends: ${baseline.appends} new streams of one event, ${CALLERS} callers\n`);
+  console.table(
+    runs.map((r) => ({
+      'PostgreSQL store': r.mode,
+      'appends/s': Math.round(r.appendsPerSecond),
+      'p50 ms': r.p50Ms.toFixed(1),
+      'p99 ms': r.p99Ms.toFixed(1),
+      transactions: r.transactions,
+      [`× ${baseline.mode}`]: (r.appendsPerSecond / baseline.appendsPerSecond).toFixed(1),
     })),
   );
 };
@@ -146,6 +163,10 @@ const strategiesAndRebuild = (figures: Figures) =>
       out.push(await esOptimistic(store, CAPACITY, REQUESTS, CALLERS, OPTIMISTIC_SECONDS));
       out.push(await esHotWriter(store, CAPACITY, REQUESTS, CALLERS));
       figures.strategies = out;
+      figures.orderAppends = [
+        await orderAppends(pool, REQUESTS, CALLERS, false),
+        await orderAppends(pool, REQUESTS, CALLERS, true),
+      ];
     }
     if (parts.has('rebuild')) {
       const writeStarted = performance.now();
@@ -179,6 +200,7 @@ const main = async () => {
       }),
     );
   if (figures.strategies) printStrategies(figures.strategies);
+  if (figures.orderAppends) printOrderAppends(figures.orderAppends);
   if (figures.httpSale) printHttpSale(figures.httpSale);
   if (figures.rebuild) printRebuild(figures.rebuild);
   const dir = path.join(import.meta.dirname, 'results');
