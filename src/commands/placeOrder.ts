@@ -89,25 +89,18 @@ export const placeOrder = async (
     showId: request.showId,
     lines: [...request.lines].sort((a, b) => (a.ticketTypeId < b.ticketTypeId ? -1 : 1)),
   });
-  // The order stream is not read up front: a key seen before shows up as reservations that
-  // already exist and as a conflict on the order stream's no_stream append, and then the order
-  // on record answers. A refusal before that point looks for it first, so that a key used before
-  // answers as the first request did (or 422 for another body), not with this refusal.
-  const refuseUnlessSeen = async (code: PlaceOrderCode, detail: string) =>
-    (await replay(ctx.store, orderId, hash)) ?? refuse(code, detail);
+  const existing = await replay(ctx.store, orderId, hash);
+  if (existing) return existing;
 
   const show = await ctx.catalog.get(request.showId);
-  if (!show) return refuseUnlessSeen('show_not_found', `no show ${request.showId}`);
+  if (!show) return refuse('show_not_found', `no show ${request.showId}`);
   const linesProblem = orderLinesProblem(request.lines);
-  if (linesProblem) return refuseUnlessSeen('invalid_order', linesProblem);
+  if (linesProblem) return refuse('invalid_order', linesProblem);
   const lines: OrderLine[] = [];
   for (const line of request.lines) {
     const ticketType = show.ticketTypes.find((t) => t.ticketTypeId === line.ticketTypeId);
     if (!ticketType)
-      return refuseUnlessSeen(
-        'ticket_type_not_found',
-        `show ${show.showId} has no ticket type ${line.ticketTypeId}`,
-      );
+      return refuse('ticket_type_not_found', `show ${show.showId} has no ticket type ${line.ticketTypeId}`);
     lines.push({
       ticketTypeId: line.ticketTypeId,
       quantity: line.quantity,
@@ -146,10 +139,7 @@ export const placeOrder = async (
   const rejected = outcomes.find((o) => o.status === 'rejected');
   if (missing >= 0 || rejected) await giveBack((i) => outcomes[i]!.status === 'reserved');
   if (missing >= 0)
-    return refuseUnlessSeen(
-      'ticket_type_not_found',
-      `ticket type ${lines[missing]!.ticketTypeId} has no inventory`,
-    );
+    return refuse('ticket_type_not_found', `ticket type ${lines[missing]!.ticketTypeId} has no inventory`);
 
   const outcome: ReservationOutcome =
     rejected?.status === 'rejected'
@@ -160,8 +150,8 @@ export const placeOrder = async (
             .map((o) => (o.status === 'reserved' ? o.expiresAt : ''))
             .reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b)),
         };
-  // Decide on the empty state and append with no_stream, so a purchase costs the reservations
-  // and one append; an order already on record makes the append fail, and answers instead.
+  // The order stream was read as missing above: decide on the empty state and append with
+  // no_stream, so a purchase costs one read, the reservations and one append.
   const decision = orderDecider.decide(
     {
       type: 'PlaceOrder',

@@ -170,6 +170,10 @@ describe('HTTP API: orders and payments, end to end', () => {
     expect(again.statusCode).toBe(200);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.json()).toEqual(first.json());
+    // A refused request writes nothing, not even holds it would give back.
+    const eventCount = async () =>
+      (await f.stack.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM es_events')).rows[0]!.n;
+    const eventsBefore = await eventCount();
     expectProblem(
       await f.client.placeOrder(buyer.token, key, lineOf(show, 2)),
       422,
@@ -180,6 +184,7 @@ describe('HTTP API: orders and payments, end to end', () => {
       422,
       'idempotency_key_reused',
     );
+    expect(await eventCount()).toBe(eventsBefore);
     // Another body is refused as such, even one that names no show there is.
     expectProblem(
       await f.client.placeOrder(buyer.token, key, { ...lineOf(show, 1), showId: randomUUID() }),
