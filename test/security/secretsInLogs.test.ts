@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, waitForOutput } from '../support/flashtixProcess.js';
+import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
+
+const JWT_SECRET = `jwt-${randomUUID()}-${randomUUID()}`;
+const ADMIN_PASSWORD = `admin-${randomUUID()}`;
+const DATABASE_PASSWORD = `db-${randomUUID()}`;
+const BUYER_PASSWORD = `buyer-${randomUUID()}`;
+const WRONG_PASSWORD = `wrong-${randomUUID()}`;
+
+describe('secrets stay out of the logs', () => {
+  let database: TestDatabase;
+  let dataDir: string;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    dataDir = await mkdtemp(path.join(tmpdir(), 'flashtix-secrets-'));
+  });
+  afterAll(async () => {
+    await database.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('at the most verbose level, through sign-ups, logins good and bad, orders, payments and refusals', async () => {
+    // The local server trusts connections, so a password in the URL is accepted and unused.
+    const url = new URL(database.url);
+    url.password = DATABASE_PASSWORD;
+    const server = run(['start'], {
+      DATA_DIR: dataDir,
+      PORT: '0',
+      LOG_LEVEL: 'trace',
+      DATABASE_URL: url.toString(),
+      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+      JWT_SECRET,
+      ADMIN_EMAIL: 'admin@example.com',
+      ADMIN_PASSWORD,
+    });
+    await waitForOutput(server, 'FlashTix is listening on');
+    const origin = /listening on (http:\/\/\S+) /.exec(server.output())![1]!;
+    const call = async (
+      method: string,
+      route: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ) => {
+      const response = await fetch(`${origin}${route}`, {
+        method,
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+
+    const admin = await call('POST', '/auth/login', { email: 'admin@example.com', password: ADMIN_PASSWORD });
+    expect(admin.status).toBe(200);
+    const adminToken = admin.body.token as string;
+    const asAdmin = { authorization: `Bearer ${adminToken}` };
+    expect(
+      (await call('POST', '/auth/login', { email: 'admin@example.com', password: WRONG_PASSWORD })).status,
+    ).toBe(401);
+    const buyer = await call('POST', '/auth/register', {
+      email: `${randomUUID()}@example.com`,
+      password: BUYER_PASSWORD,
+      name: 'Buyer',
+    });
+    expect(buyer.status).toBe(201);
+    const buyerToken = buyer.body.token as string;
+    const asBuyer = { authorization: `Bearer ${buyerToken}` };
+    // A password that is too short is refused with its field named, not its value.
+    expect(
+      (await call('POST', '/auth/register', { email: 'short@example.com', password: 'sh0rt', name: 'S' }))
+        .status,
+    ).toBe(400);
+    const show = await call(
+      'POST',
+      '/admin/shows',
+      {
+        name: 'Quiet Night',
+        venue: 'Hall',
+        startsAt: '2031-01-01T20:00:00Z',
+        currency: 'EUR',
+        ticketTypes: [{ name: 'Floor', priceCents: 100, capacity: 1 }],
+      },
+      asAdmin,
+    );
+    const line = {
+      showId: show.body.showId,
+      lines: [
+        { ticketTypeId: (show.body.ticketTypes as { ticketTypeId: string }[])[0]!.ticketTypeId, quantity: 1 },
+      ],
+    };
+    const order = await call('POST', '/orders', line, { ...asBuyer, 'idempotency-key': randomUUID() });
+    expect(order.status).toBe(201);
+    const paid = await call(
+      'POST',
+      `/orders/${order.body.orderId as string}/payment`,
+      { paymentToken: 'tok_visa' },
+      { ...asBuyer, 'idempotency-key': randomUUID() },
+    );
+    expect(paid.status).toBe(200);
+    // Refusals and bad tokens: a sold-out order, a forged token, another customer's order.
+    expect(
+      (await call('POST', '/orders', line, { ...asBuyer, 'idempotency-key': randomUUID() })).status,
+    ).toBe(409);
+    expect((await call('GET', '/orders', undefined, { authorization: `Bearer ${buyerToken}x` })).status).toBe(
+      401,
+    );
+    expect((await call('GET', '/admin/audit', undefined, asBuyer)).status).toBe(403);
+
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    const output = server.output();
+    // The run did log at trace level: requests and the start-up are there.
+    expect(output).toContain('FlashTix ready');
+    expect(output).toMatch(/incoming request/);
+    for (const secret of [
+      JWT_SECRET,
+      ADMIN_PASSWORD,
+      DATABASE_PASSWORD,
+      BUYER_PASSWORD,
+      WRONG_PASSWORD,
+      'sh0rt',
+      adminToken,
+      buyerToken,
+      // A token's signature alone is enough to replay it.
+      adminToken.split('.')[2]!,
+      buyerToken.split('.')[2]!,
+    ])
+      expect(output.includes(secret), `a secret in the logs: ${secret.slice(0, 12)}…`).toBe(false);
+  }, 120_000);
+});
