@@ -4,7 +4,6 @@ import { expect } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const cli = path.join(root, 'src/cli.ts');
-const tsx = path.join(root, 'node_modules/.bin/tsx');
 
 export type Run = {
   child: ChildProcess;
@@ -18,7 +17,9 @@ export type Run = {
 
 /** Runs the real `flashtix` command with only the environment given (no DATABASE_URL unless given). */
 export const run = (args: string[], env: Record<string, string>): Run => {
-  const child = spawn(tsx, [cli, ...args], {
+  // Node loads tsx itself: the tsx command would run the server as a child of its own, which a
+  // SIGKILL to the process started here would leave running.
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
   });
