@@ -1,8 +1,11 @@
 import pg from 'pg';
 
 /**
- * A pool for one database. An idle client's error (the server restarted, the network broke)
- * is reported instead of crashing the process; the pool replaces that client on next use.
+ * A pool for one database. A client's lost connection (the server restarted, the network broke)
+ * never crashes the process: an idle client's error is reported and the pool replaces it; a
+ * checked-out client's error also fails its queries, and the pool drops that client when it comes
+ * back. (A pg client emits 'error' when its socket dies, and a checked-out one has no listener of
+ * the pool's: without one of its own, that error would end the process.)
  */
 export const createPostgresPool = (
   connectionString: string,
@@ -10,5 +13,6 @@ export const createPostgresPool = (
 ): pg.Pool => {
   const pool = new pg.Pool({ connectionString, max: options.max ?? 20 });
   pool.on('error', (error) => options.onIdleError?.(error));
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 };

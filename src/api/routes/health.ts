@@ -46,6 +46,8 @@ export const healthRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) =>
       // Without Redis reads fall back to PostgreSQL: degraded, still serving.
       const status =
         postgres === 'down' || eventStore === 'down' ? 'down' : redis === 'down' ? 'degraded' : 'ok';
+      // Like every 503 here, it says when to look again.
+      if (status === 'down') reply.header('retry-after', '5');
       return reply
         .code(status === 'down' ? 503 : 200)
         .send({ status, checks: { eventStore, postgres, redis } });
