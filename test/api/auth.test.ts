@@ -89,7 +89,7 @@ describe('HTTP API: accounts, tokens and who may do what', () => {
     expect(rows[0]!.password_hash).not.toContain(ADMIN.password);
   });
 
-  it('refuses missing, malformed, forged, expired, unsigned and claim-less tokens with 401', async () => {
+  it('refuses missing, malformed, forged, expired, not-yet-valid, unsigned and claim-less tokens with 401', async () => {
     const { customerId } = await f.client.register();
     const now = Math.floor(Date.now() / 1000);
     const good = { sub: customerId, role: 'customer', iat: now, exp: now + 600 };
@@ -103,6 +103,9 @@ describe('HTTP API: accounts, tokens and who may do what', () => {
       `Bearer ${handMadeToken(good, { alg: 'none' })}`,
       `Bearer ${handMadeToken({ sub: customerId, iat: now, exp: now + 600 })}`,
       `Bearer ${handMadeToken({ ...good, role: 'superuser' })}`,
+      // Not valid yet, or under another algorithm than HS256.
+      `Bearer ${handMadeToken({ ...good, nbf: now + 600 })}`,
+      `Bearer ${handMadeToken(good, { alg: 'HS512' })}`,
     ];
     for (const authorization of refused) {
       const response = await f.stack.api.inject({
