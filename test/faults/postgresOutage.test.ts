@@ -200,6 +200,48 @@ describe('PostgreSQL unavailable', () => {
         a === 'timed out' ? undefined : (a.body.ticketTypes as { reserved: number; sold: number }[]);
       return figures?.[0]?.reserved === 1 && figures[0].sold === 1;
     });
+    // Cut again in the middle of a burst of purchases: each lands whole or is refused with 503.
+    const burst = Array.from({ length: 40 }, () => ({
+      customer: { authorization: `Bearer ${sign({ sub: randomUUID(), role: 'customer' })}` },
+      key: randomUUID(),
+    }));
+    const placeFor = (b: (typeof burst)[number]) =>
+      send('POST', '/orders', { ...b.customer, 'idempotency-key': b.key }, line);
+    const pending = burst.map(placeFor);
+    // The cut comes as the first of them lands, with the others on their way.
+    await Promise.any(
+      pending.map((p) => p.then((a) => (a !== 'timed out' && a.status === 201 ? a : Promise.reject(a)))),
+    );
+    proxy.cut();
+    const burstAnswers = await Promise.all(pending);
+    const burstStatuses = burstAnswers.map((a) => (a === 'timed out' ? 0 : a.status));
+    expect(
+      burstStatuses.every((status) => status === 201 || status === 503),
+      burstStatuses.join(),
+    ).toBe(true);
+    proxy.restore();
+    await waitFor('readiness after the second cut', async () => {
+      const ready = await send('GET', '/health/ready');
+      return ready !== 'timed out' && ready.status === 200;
+    });
+    const landed = burstAnswers.flatMap((a) =>
+      a !== 'timed out' && a.status === 201 ? [a.body.orderId] : [],
+    );
+    const { rows: recorded } = await database.pool.query<{ stream_id: string }>(
+      'SELECT stream_id FROM es_streams WHERE stream_id = ANY($1)',
+      [landed.map((id) => `order-${id as string}`)],
+    );
+    expect(recorded).toHaveLength(landed.length);
+    // The refused ones go through with the same keys now.
+    for (const [i, b] of burst.entries()) {
+      if (burstStatuses[i] !== 503) continue;
+      const retried = await placeFor(b);
+      expect(retried !== 'timed out' && retried.status).toBe(201);
+    }
+    console.log(
+      `cut mid-burst: ${landed.length} of ${burst.length} placed, the rest 503 and placed on retry`,
+    );
+
     const report = await send('GET', '/admin/audit', admin);
     expect(report !== 'timed out' && report.body).toMatchObject({ ok: true, violations: [] });
 
