@@ -4,14 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createSigner } from 'fast-jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAggregate } from '../../src/commands/loadAggregate.js';
 import { attemptIdFor } from '../../src/commands/payOrder.js';
-import { inventoryDecider, inventoryStreamName } from '../../src/domain/inventory/decider.js';
-import { orderDecider, orderStreamName } from '../../src/domain/order/decider.js';
 import { PostgresEventStore } from '../../src/eventstore/postgres/postgresEventStore.js';
-import { type Run, run, waitForOutput } from '../support/flashtixProcess.js';
+import { callJson, type JsonAnswer, startFlashtix } from '../support/flashtixProcess.js';
+import { expectSeatsAccountedFor, orderStateOf, waitForOrdersToEnd } from '../support/saleOutcome.js';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
-import { waitFor } from '../support/waitFor.js';
 
 const JWT_SECRET = `kill-test-${randomUUID()}-${randomUUID()}`;
 const CAPACITY = 150;
@@ -20,7 +17,7 @@ const IN_FLIGHT = 24;
 /** SIGKILL once this many orders have been answered 201. */
 const KILL_AFTER_HOLDS = 50;
 
-type Answer = { status: number; body: Record<string, unknown> } | 'lost';
+type Answer = JsonAnswer | 'lost';
 type Call = { method: 'POST' | 'GET'; route: string; body?: unknown; headers: Record<string, string> };
 
 /** What one buyer means to do, and what they were told; a lost call is sent again, same key, later. */
@@ -49,42 +46,23 @@ describe('a server killed mid-sale', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  const start = async (): Promise<{ server: Run; origin: string }> => {
-    const server = run(['start'], {
+  const start = () =>
+    startFlashtix({
       DATA_DIR: dataDir,
-      PORT: '0',
-      LOG_LEVEL: 'warn',
       DATABASE_URL: database.url,
-      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
       JWT_SECRET,
-      RATE_LIMIT_PER_IP: '0',
-      RATE_LIMIT_ORDERS_PER_CUSTOMER: '0',
       // Payments take a while, so that some are at the gateway when the process dies.
       PAYMENT_GATEWAY_LATENCY_MS: '40',
       PAYMENT_SETTLE_MS: '1000',
       HOLD_EXPIRY_INTERVAL_MS: '100',
       HOLD_EXPIRY_GRACE_MS: '0',
     });
-    await waitForOutput(server, 'FlashTix is listening on');
-    return { server, origin: /listening on (http:\/\/\S+) /.exec(server.output())![1]! };
-  };
 
   it('loses no 201, no seat and no payment, and charges nobody twice', async () => {
     const sign = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 3_600_000 });
     let { server, origin } = await start();
-    const send = async ({ method, route, body, headers }: Call): Promise<Answer> => {
-      try {
-        const response = await fetch(`${origin}${route}`, {
-          method,
-          headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(10_000),
-        });
-        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-      } catch {
-        return 'lost';
-      }
-    };
+    const send = ({ method, route, body, headers }: Call): Promise<Answer> =>
+      callJson(origin, method, route, { headers, body }).catch(() => 'lost' as const);
 
     const admin = { authorization: `Bearer ${sign({ sub: randomUUID(), role: 'admin' })}` };
     const created = await send({
@@ -164,40 +142,16 @@ describe('a server killed mid-sale', () => {
 
     store = new PostgresEventStore({ pool: database.pool });
     const orderIds = [...new Set(buyers.flatMap((b) => (b.orderId ? [b.orderId] : [])))];
-    const orderState = async (orderId: string) =>
-      (await loadAggregate(store, orderDecider, orderStreamName(orderId))).state;
+    const orderState = (orderId: string) => orderStateOf(store, orderId);
     // Holds nobody paid for expire; payments lost at the gateway are settled from its books.
-    await waitFor(
-      'every order to reach an end',
-      async () => {
-        const states = await Promise.all(orderIds.map(orderState));
-        return states.every(
-          (s) => s.status === 'confirmed' || s.status === 'cancelled' || s.status === 'rejected',
-        );
-      },
-      30_000,
-    );
+    await waitForOrdersToEnd(store, orderIds);
 
     // Every 201 a client saw is in the log.
     for (const orderId of created201) expect((await orderState(orderId)).status).not.toBe('none');
 
-    // No seat lost or sold twice: the inventory adds up, nothing is held, and what is sold is
-    // what the confirmed orders bought.
-    const { state: inventory } = await loadAggregate(
-      store,
-      inventoryDecider,
-      inventoryStreamName(ticketTypeId),
-    );
-    if (inventory.status !== 'initialized') throw new Error('no inventory');
-    expect(inventory.available + inventory.reserved + inventory.sold).toBe(CAPACITY);
-    expect(inventory.reserved).toBe(0);
-    const states = await Promise.all(orderIds.map(orderState));
-    const soldToOrders = states.reduce(
-      (sum, s) => sum + (s.status === 'confirmed' ? s.order.lines.reduce((n, l) => n + l.quantity, 0) : 0),
-      0,
-    );
-    expect(inventory.sold).toBe(soldToOrders);
-    expect(inventory.sold).toBeGreaterThan(0);
+    // No seat lost or sold twice.
+    const { sold, states } = await expectSeatsAccountedFor(store, ticketTypeId, CAPACITY, orderIds);
+    expect(sold).toBeGreaterThan(0);
 
     // Money: per order at most one charge that was kept; a confirmed order has exactly one, any
     // other order none (a late or stray charge was refunded).
@@ -222,7 +176,7 @@ describe('a server killed mid-sale', () => {
     expect(await server.exited).toBe(0);
     console.log(
       `killed after ${KILL_AFTER_HOLDS} holds; unanswered then: ${lostOrders} orders, ${lostPayments} payments; ` +
-        `${orderIds.length} orders, ${inventory.sold} seats sold, ${charges.length} charges`,
+        `${orderIds.length} orders, ${sold} seats sold, ${charges.length} charges`,
     );
   }, 120_000);
 });

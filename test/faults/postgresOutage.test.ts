@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createSigner } from 'fast-jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Run, run, waitForOutput } from '../support/flashtixProcess.js';
+import { callJson, type JsonAnswer, type Run, startFlashtix } from '../support/flashtixProcess.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy.js';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
 import { waitFor } from '../support/waitFor.js';
 
 const JWT_SECRET = `outage-${randomUUID()}-${randomUUID()}`;
 
-type Answer = { status: number; headers: Headers; body: Record<string, unknown> } | 'timed out';
+type Answer = JsonAnswer | 'timed out';
 
 describe('PostgreSQL unavailable', () => {
   let database: TestDatabase;
@@ -34,41 +34,14 @@ describe('PostgreSQL unavailable', () => {
   it('answers 503 with Retry-After and writes nothing while it is away, then recovers by itself', async () => {
     const url = new URL(database.url);
     url.port = String(proxy.port);
-    server = run(['start'], {
+    let origin: string;
+    ({ server, origin } = await startFlashtix({
       DATA_DIR: dataDir,
-      PORT: '0',
-      LOG_LEVEL: 'warn',
       DATABASE_URL: url.toString(),
-      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
       JWT_SECRET,
-      RATE_LIMIT_PER_IP: '0',
-      RATE_LIMIT_ORDERS_PER_CUSTOMER: '0',
-    });
-    await waitForOutput(server, 'FlashTix is listening on');
-    const origin = /listening on (http:\/\/\S+) /.exec(server.output())![1]!;
-    const send = async (
-      method: string,
-      route: string,
-      headers: Record<string, string> = {},
-      body?: unknown,
-    ) => {
-      try {
-        const response = await fetch(`${origin}${route}`, {
-          method,
-          headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(15_000),
-        });
-        const text = await response.text();
-        return {
-          status: response.status,
-          headers: response.headers,
-          body: (text.startsWith('{') ? JSON.parse(text) : {}) as Record<string, unknown>,
-        } satisfies Answer;
-      } catch {
-        return 'timed out' as const;
-      }
-    };
+    }));
+    const send = (method: string, route: string, headers: Record<string, string> = {}, body?: unknown) =>
+      callJson(origin, method, route, { headers, body }).catch((): Answer => 'timed out');
     const sign = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 3_600_000 });
     const admin = { authorization: `Bearer ${sign({ sub: randomUUID(), role: 'admin' })}` };
     const buyer = { authorization: `Bearer ${sign({ sub: randomUUID(), role: 'customer' })}` };

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createSigner } from 'fast-jwt';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Run, run, waitForOutput } from '../support/flashtixProcess.js';
+import { callJson, type Run, startFlashtix } from '../support/flashtixProcess.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy.js';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
 import { waitFor } from '../support/waitFor.js';
@@ -14,8 +14,6 @@ const JWT_SECRET = `redis-outage-${randomUUID()}-${randomUUID()}`;
 const CAPACITY = 120;
 const redisUrl = process.env.REDIS_URL;
 if (!redisUrl) console.log('REDIS_URL is unset: the Redis outage test is skipped.');
-
-type Answer = { status: number; body: Record<string, unknown> };
 
 describe.skipIf(!redisUrl)('Redis down during a sale', () => {
   let database: TestDatabase;
@@ -38,33 +36,18 @@ describe.skipIf(!redisUrl)('Redis down during a sale', () => {
   it('keeps selling, serves availability from PostgreSQL and reports degraded; the cache catches up after', async () => {
     const url = new URL(redisUrl!);
     url.port = String(proxy.port);
-    server = run(['start'], {
+    let origin: string;
+    ({ server, origin } = await startFlashtix({
       DATA_DIR: dataDir,
-      PORT: '0',
-      LOG_LEVEL: 'warn',
       DATABASE_URL: database.url,
       REDIS_URL: url.toString(),
       JWT_SECRET,
       // The limits live in Redis: they must let requests through while it is away.
       RATE_LIMIT_PER_IP: '100000',
       RATE_LIMIT_ORDERS_PER_CUSTOMER: '100',
-    });
-    await waitForOutput(server, 'FlashTix is listening on');
-    const origin = /listening on (http:\/\/\S+) /.exec(server.output())![1]!;
-    const send = async (
-      method: string,
-      route: string,
-      headers: Record<string, string> = {},
-      body?: unknown,
-    ) => {
-      const response = await fetch(`${origin}${route}`, {
-        method,
-        headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(15_000),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> } as Answer;
-    };
+    }));
+    const send = (method: string, route: string, headers: Record<string, string> = {}, body?: unknown) =>
+      callJson(origin, method, route, { headers, body });
     const sign = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 3_600_000 });
     const admin = { authorization: `Bearer ${sign({ sub: randomUUID(), role: 'admin' })}` };
     const created = await send('POST', '/admin/shows', admin, {

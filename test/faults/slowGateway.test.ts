@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createSigner } from 'fast-jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attemptIdFor } from '../../src/commands/payOrder.js';
-import { type Run, run, waitForOutput } from '../support/flashtixProcess.js';
+import { callJson, type Run, startFlashtix } from '../support/flashtixProcess.js';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
 import { waitFor } from '../support/waitFor.js';
 
@@ -13,8 +13,6 @@ const JWT_SECRET = `slow-gateway-${randomUUID()}-${randomUUID()}`;
 const ORDERS_PER_SHOW = 20;
 /** Every payment takes this long at the gateway: longer than a short hold, shorter than a long one. */
 const GATEWAY_LATENCY_MS = 1500;
-
-type Answer = { status: number; headers: Headers; body: Record<string, unknown> };
 
 describe('a slow and failing payment gateway', () => {
   let database: TestDatabase;
@@ -31,34 +29,17 @@ describe('a slow and failing payment gateway', () => {
   });
 
   it('charges once whatever the retries, refunds what comes back after the hold, and never charges an error', async () => {
-    server = run(['start'], {
+    let origin: string;
+    ({ server, origin } = await startFlashtix({
       DATA_DIR: dataDir,
-      PORT: '0',
-      LOG_LEVEL: 'warn',
       DATABASE_URL: database.url,
-      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
       JWT_SECRET,
-      RATE_LIMIT_PER_IP: '0',
-      RATE_LIMIT_ORDERS_PER_CUSTOMER: '0',
       PAYMENT_GATEWAY_LATENCY_MS: String(GATEWAY_LATENCY_MS),
       HOLD_EXPIRY_INTERVAL_MS: '100',
       HOLD_EXPIRY_GRACE_MS: '0',
-    });
-    await waitForOutput(server, 'FlashTix is listening on');
-    const origin = /listening on (http:\/\/\S+) /.exec(server.output())![1]!;
-    const send = async (method: string, route: string, headers: Record<string, string>, body?: unknown) => {
-      const response = await fetch(`${origin}${route}`, {
-        method,
-        headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(20_000),
-      });
-      return {
-        status: response.status,
-        headers: response.headers,
-        body: (await response.json()) as Record<string, unknown>,
-      } satisfies Answer;
-    };
+    }));
+    const send = (method: string, route: string, headers: Record<string, string>, body?: unknown) =>
+      callJson(origin, method, route, { headers, body });
     const sign = createSigner({ key: JWT_SECRET, algorithm: 'HS256', expiresIn: 3_600_000 });
     const admin = { authorization: `Bearer ${sign({ sub: randomUUID(), role: 'admin' })}` };
     const showWithHolds = async (holdSeconds: number, capacity: number) => {

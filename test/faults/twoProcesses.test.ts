@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createSigner } from 'fast-jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAggregate } from '../../src/commands/loadAggregate.js';
-import { inventoryDecider, inventoryStreamName } from '../../src/domain/inventory/decider.js';
-import { orderDecider, orderStreamName } from '../../src/domain/order/decider.js';
+import { orderStreamName } from '../../src/domain/order/decider.js';
 import { PostgresEventStore } from '../../src/eventstore/postgres/postgresEventStore.js';
-import { type Run, run, waitForOutput } from '../support/flashtixProcess.js';
+import { callJson, startFlashtix } from '../support/flashtixProcess.js';
+import { expectSeatsAccountedFor, waitForOrdersToEnd } from '../support/saleOutcome.js';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
 import { waitFor } from '../support/waitFor.js';
 
@@ -16,8 +15,6 @@ const JWT_SECRET = `two-processes-${randomUUID()}-${randomUUID()}`;
 const CAPACITY = 200;
 const BUYERS = 400;
 const IN_FLIGHT = 32;
-
-type Answer = { status: number; body: Record<string, unknown> };
 
 describe('two processes on the same stores', () => {
   let database: TestDatabase;
@@ -33,24 +30,17 @@ describe('two processes on the same stores', () => {
     for (const dir of dataDirs) await rm(dir, { recursive: true, force: true });
   });
 
-  const start = async (): Promise<{ server: Run; origin: string }> => {
+  const start = async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'flashtix-two-'));
     dataDirs.push(dataDir);
-    const server = run(['start'], {
+    return startFlashtix({
       DATA_DIR: dataDir,
-      PORT: '0',
-      LOG_LEVEL: 'warn',
       DATABASE_URL: database.url,
-      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
       JWT_SECRET,
-      RATE_LIMIT_PER_IP: '0',
-      RATE_LIMIT_ORDERS_PER_CUSTOMER: '0',
       PAYMENT_GATEWAY_LATENCY_MS: '10',
       HOLD_EXPIRY_INTERVAL_MS: '100',
       HOLD_EXPIRY_GRACE_MS: '0',
     });
-    await waitForOutput(server, 'FlashTix is listening on');
-    return { server, origin: /listening on (http:\/\/\S+) /.exec(server.output())![1]! };
   };
 
   /** Single-instance parts (projections, process manager, hold expiry) hold an advisory lock each. */
@@ -75,20 +65,13 @@ describe('two processes on the same stores', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await advisoryLocksHeld()).toBe(locksOfOne);
 
-    const send = async (
+    const send = (
       origin: string,
       method: string,
       route: string,
       headers: Record<string, string>,
       body?: unknown,
-    ): Promise<Answer> => {
-      const response = await fetch(`${origin}${route}`, {
-        method,
-        headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
+    ) => callJson(origin, method, route, { headers, body });
     const admin = { authorization: `Bearer ${sign({ sub: randomUUID(), role: 'admin' })}` };
     const created = await send(a.origin, 'POST', '/admin/shows', admin, {
       name: 'Twin Night',
@@ -139,16 +122,7 @@ describe('two processes on the same stores', () => {
     expect([...statuses.keys()].sort()).toEqual(expect.arrayContaining([200, 201, 409]));
     expect([...statuses.keys()].every((s) => s === 200 || s === 201 || s === 409)).toBe(true);
 
-    const orderState = async (orderId: string) =>
-      (await loadAggregate(store, orderDecider, orderStreamName(orderId))).state;
-    await waitFor(
-      'every order to reach an end',
-      async () =>
-        (await Promise.all(placed.map(orderState))).every(
-          (s) => s.status === 'confirmed' || s.status === 'cancelled',
-        ),
-      30_000,
-    );
+    await waitForOrdersToEnd(store, placed);
 
     // Each order handled once: one ending event per order stream.
     for (const orderId of placed) {
@@ -157,19 +131,7 @@ describe('two processes on the same stores', () => {
       expect(endings, orderId).toHaveLength(1);
     }
     // Nothing oversold; what is sold is what the confirmed orders bought; nothing still held.
-    const { state: inventory } = await loadAggregate(
-      store,
-      inventoryDecider,
-      inventoryStreamName(ticketTypeId),
-    );
-    if (inventory.status !== 'initialized') throw new Error('no inventory');
-    expect(inventory.available + inventory.reserved + inventory.sold).toBe(CAPACITY);
-    expect(inventory.reserved).toBe(0);
-    const confirmedSeats = (await Promise.all(placed.map(orderState))).reduce(
-      (sum, s) => sum + (s.status === 'confirmed' ? s.order.lines.reduce((n, l) => n + l.quantity, 0) : 0),
-      0,
-    );
-    expect(inventory.sold).toBe(confirmedSeats);
+    const inventory = await expectSeatsAccountedFor(store, ticketTypeId, CAPACITY, placed);
 
     // Both APIs read the same figures once the projections have caught up, and both audits pass.
     for (const { origin } of [a, b]) {
@@ -179,10 +141,9 @@ describe('two processes on the same stores', () => {
           reserved: number;
           sold: number;
         }[];
+        const [first] = figures;
         return (
-          figures[0]?.available === inventory.available &&
-          figures[0].sold === inventory.sold &&
-          figures[0].reserved === 0
+          first?.available === inventory.available && first.sold === inventory.sold && first.reserved === 0
         );
       });
       const report = await send(origin, 'GET', '/admin/audit', admin);

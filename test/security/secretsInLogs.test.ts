@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, waitForOutput } from '../support/flashtixProcess.js';
+import { callJson, startFlashtix } from '../support/flashtixProcess.js';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
 
 const JWT_SECRET = `jwt-${randomUUID()}-${randomUUID()}`;
@@ -30,31 +30,16 @@ describe('secrets stay out of the logs', () => {
     const url = new URL(database.url);
     if (!url.password) url.password = DATABASE_PASSWORD;
     const databasePassword = decodeURIComponent(url.password);
-    const server = run(['start'], {
+    const { server, origin } = await startFlashtix({
       DATA_DIR: dataDir,
-      PORT: '0',
       LOG_LEVEL: 'trace',
       DATABASE_URL: url.toString(),
-      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
       JWT_SECRET,
       ADMIN_EMAIL: 'admin@example.com',
       ADMIN_PASSWORD,
     });
-    await waitForOutput(server, 'FlashTix is listening on');
-    const origin = /listening on (http:\/\/\S+) /.exec(server.output())![1]!;
-    const call = async (
-      method: string,
-      route: string,
-      body?: unknown,
-      headers: Record<string, string> = {},
-    ) => {
-      const response = await fetch(`${origin}${route}`, {
-        method,
-        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
+    const call = (method: string, route: string, body?: unknown, headers: Record<string, string> = {}) =>
+      callJson(origin, method, route, { headers, body });
 
     const admin = await call('POST', '/auth/login', { email: 'admin@example.com', password: ADMIN_PASSWORD });
     expect(admin.status).toBe(200);

@@ -113,3 +113,45 @@ export const purchaseOverHttp = async (url: string, admin: { email: string; pass
   }
   expect(sold).toBe(2);
 };
+
+export type StartedFlashtix = { server: Run; origin: string };
+
+/**
+ * `flashtix start` on a free port, logging warnings only, with rate limits off unless `env`
+ * sets them (a test's crowd comes from one address); resolves once it listens.
+ */
+export const startFlashtix = async (env: Record<string, string>): Promise<StartedFlashtix> => {
+  const server = run(['start'], {
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_PER_IP: '0',
+    RATE_LIMIT_ORDERS_PER_CUSTOMER: '0',
+    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    ...env,
+  });
+  await waitForOutput(server, 'FlashTix is listening on');
+  return { server, origin: /listening on (http:\/\/\S+) /.exec(server.output())![1]! };
+};
+
+export type JsonAnswer = { status: number; headers: Headers; body: Record<string, unknown> };
+
+/** One call to a running server, JSON in and out; throws when no answer comes in time. */
+export const callJson = async (
+  origin: string,
+  method: string,
+  route: string,
+  { headers = {}, body }: { headers?: Record<string, string>; body?: unknown } = {},
+): Promise<JsonAnswer> => {
+  const response = await fetch(`${origin}${route}`, {
+    method,
+    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (text.startsWith('{') ? JSON.parse(text) : {}) as Record<string, unknown>,
+  };
+};
