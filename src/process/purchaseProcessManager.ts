@@ -177,6 +177,10 @@ export class PurchaseProcessManager {
 
   async #follow(lost: AbortSignal): Promise<void> {
     const { pool } = this.options;
+    // A failed hold write fails every later write and save of its run, so the checkpoint never
+    // passes it; the next run starts clean from the checkpoint and sees those holds again.
+    this.#newHolds = [];
+    this.#holdsWritten = Promise.resolve();
     let from = await readProcessCheckpoint(pool, this.name);
     let unsaved = 0;
     let timer: NodeJS.Timeout | undefined;

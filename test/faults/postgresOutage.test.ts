@@ -215,6 +215,32 @@ describe('PostgreSQL unavailable', () => {
       `cut mid-burst: ${landed.length} of ${burst.length} placed, the rest 503 and placed on retry`,
     );
 
+    // The process side carries on too: a hold taken now, on a show with one-second holds, expires.
+    const brief = await send('POST', '/admin/shows', admin, {
+      name: 'Brief Holds',
+      venue: 'Hall',
+      startsAt: '2031-03-01T20:00:00Z',
+      currency: 'EUR',
+      holdSeconds: 1,
+      ticketTypes: [{ name: 'Floor', priceCents: 100, capacity: 5 }],
+    });
+    if (brief === 'timed out' || brief.status !== 201) throw new Error('no show');
+    const briefLine = {
+      showId: brief.body.showId,
+      lines: [
+        {
+          ticketTypeId: (brief.body.ticketTypes as { ticketTypeId: string }[])[0]!.ticketTypeId,
+          quantity: 1,
+        },
+      ],
+    };
+    const held = await send('POST', '/orders', { ...buyer, 'idempotency-key': randomUUID() }, briefLine);
+    if (held === 'timed out' || held.status !== 201) throw new Error('no hold');
+    await waitFor('the hold to expire', async () => {
+      const order = await send('GET', `/orders/${held.body.orderId as string}`, buyer);
+      return order !== 'timed out' && order.body.status === 'cancelled';
+    });
+
     const report = await send('GET', '/admin/audit', admin);
     expect(report !== 'timed out' && report.body).toMatchObject({ ok: true, violations: [] });
 
