@@ -80,6 +80,9 @@ export class PurchaseProcessManager {
         [holds.map((h) => h.ticketTypeId), holds.map((h) => h.reservationId), holds.map((h) => h.expiresAt)],
       );
     });
+    // A save awaits this only once the save before it is done: until then a failure here must
+    // not count as unhandled (which would end the process). Whoever awaits it still sees it.
+    this.#holdsWritten.catch(() => undefined);
     return this.#holdsWritten;
   }
 

@@ -116,16 +116,40 @@ describe('PostgreSQL group commit', () => {
   });
 
   it('appends to one stream made together land one after another, in the order they were made', async () => {
-    const results = await Promise.all(
-      Array.from({ length: 30 }, (_, i) =>
-        store.appendToStream('ordered', [event(i)], { expectedRevision: 'any' }),
+    // The default settings: several groups in flight at once, none with the same stream.
+    const busy = new PostgresEventStore({ pool: database.pool });
+    try {
+      for (let round = 0; round < 5; round++) {
+        const stream = `ordered-${round}`;
+        const results = await Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            busy.appendToStream(stream, [event(i)], { expectedRevision: 'any' }),
+          ),
+        );
+        expect(results.map((r) => r.nextExpectedRevision)).toEqual(
+          Array.from({ length: 30 }, (_, i) => BigInt(i)),
+        );
+        const { events } = await busy.readStream(stream);
+        expect(events.map((e) => e.data)).toEqual(Array.from({ length: 30 }, (_, i) => ({ n: i })));
+      }
+    } finally {
+      await busy.close();
+    }
+  });
+
+  it('an append whose data cannot become JSON fails alone', async () => {
+    const streams = Array.from({ length: 6 }, (_, i) => `unjsonable-${i}`);
+    const outcomes = await Promise.allSettled(
+      streams.map((stream, i) =>
+        store.appendToStream(stream, [{ type: 'Counted', data: i === 2 ? { n: 1n } : { n: i } }], {
+          expectedRevision: 'no_stream',
+        }),
       ),
     );
-    expect(results.map((r) => r.nextExpectedRevision)).toEqual(
-      Array.from({ length: 30 }, (_, i) => BigInt(i)),
+    expect(outcomes.map((o) => o.status)).toEqual(
+      streams.map((_, i) => (i === 2 ? 'rejected' : 'fulfilled')),
     );
-    const { events } = await store.readStream('ordered');
-    expect(events.map((e) => e.data)).toEqual(Array.from({ length: 30 }, (_, i) => ({ n: i })));
+    expect((await store.readStream('unjsonable-2')).revision).toBe('no_stream');
   });
 
   it('under many concurrent callers, every append lands once and $all holds each event once', async () => {

@@ -21,8 +21,8 @@ export type GroupCommitOptions = {
 /**
  * Merges appends that arrive together into groups, each committed as one transaction in one
  * round trip. A commit costs about the same for one order as for fifty, so under load the queue
- * turns waiting into bigger groups; with little load, an append goes alone at once. A group holds
- * each stream at most once, so that per stream, appends keep the order they were made in.
+ * turns waiting into bigger groups; with little load, an append goes alone at once. A stream has
+ * at most one append in flight, so that per stream, appends keep the order they were made in.
  */
 export class GroupCommit {
   readonly #commit: (group: PendingAppend[]) => Promise<void>;
@@ -30,6 +30,8 @@ export class GroupCommit {
   readonly #maxEvents: number;
   #queue: PendingAppend[] = [];
   #inFlight = 0;
+  /** Streams with an append in a group being committed: their next append waits for it. */
+  readonly #streamsInFlight = new Set<string>();
   #scheduled = false;
 
   constructor(commit: (group: PendingAppend[]) => Promise<void>, options: GroupCommitOptions = {}) {
@@ -58,13 +60,16 @@ export class GroupCommit {
   #drain(): void {
     while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
       const group = this.#takeGroup();
+      if (group.length === 0) return; // every queued stream waits for a group in flight
       this.#inFlight++;
+      for (const append of group) this.#streamsInFlight.add(append.streamName);
       this.#commit(group)
         .catch((error: unknown) => {
           for (const append of group) append.reject(error);
         })
         .finally(() => {
           this.#inFlight--;
+          for (const append of group) this.#streamsInFlight.delete(append.streamName);
           this.#schedule();
         });
     }
@@ -73,8 +78,9 @@ export class GroupCommit {
   #takeGroup(): PendingAppend[] {
     const group: PendingAppend[] = [];
     const rest: PendingAppend[] = [];
-    // A stream seen once, taken or left, takes no later append: those must wait their turn.
-    const seen = new Set<string>();
+    // A stream seen once, taken or left, or in a group being committed, takes no later append
+    // here: those must wait their turn.
+    const seen = new Set<string>(this.#streamsInFlight);
     let events = 0;
     for (const append of this.#queue) {
       const fits = group.length === 0 || events + append.events.length <= this.#maxEvents;

@@ -153,14 +153,24 @@ export class PostgresEventStore implements EventStore {
       append.resolve(await this.#appendAlone(append.streamName, append.events, append.expected));
       return;
     }
-    let rows: (AppendedRow & { stream_id: string })[];
-    try {
-      ({ rows } = await this.#pool.query<AppendedRow & { stream_id: string }>(groupAppendStatement(group)));
-    } catch (error) {
-      if (!(error instanceof pg.DatabaseError)) throw error;
-      await Promise.all(
+    const eachAlone = () =>
+      Promise.all(
         group.map((a) => this.#appendAlone(a.streamName, a.events, a.expected).then(a.resolve, a.reject)),
       );
+    let statement: ReturnType<typeof groupAppendStatement>;
+    try {
+      statement = groupAppendStatement(group);
+    } catch {
+      // An append whose data cannot become JSON: alone, it fails its own caller only.
+      await eachAlone();
+      return;
+    }
+    let rows: (AppendedRow & { stream_id: string })[];
+    try {
+      ({ rows } = await this.#pool.query<AppendedRow & { stream_id: string }>(statement));
+    } catch (error) {
+      if (!(error instanceof pg.DatabaseError)) throw error;
+      await eachAlone();
       return;
     }
     const byStream = new Map(rows.map(({ stream_id, ...row }) => [stream_id, row]));
