@@ -11,6 +11,8 @@ import { EsdbEventStore } from './eventstore/esdb/esdbEventStore.js';
 import type { EventStore } from './eventstore/eventStore.js';
 import { countPostgresEvents, PostgresEventStore } from './eventstore/postgres/postgresEventStore.js';
 import { eventStoreMigrations } from './eventstore/postgres/schema.js';
+import { notificationReactor } from './notifications/notificationReactor.js';
+import { notificationMigrations } from './notifications/schema.js';
 import { PostgresAdvisoryLocks } from './platform/advisoryLocks.js';
 import type { Config } from './platform/config.js';
 import { openDatabase } from './platform/database.js';
@@ -43,6 +45,7 @@ export const allMigrations: readonly Migration[] = [
   ...processMigrations,
   ...projectionMigrations,
   ...accountMigrations,
+  ...notificationMigrations,
 ];
 
 export type Runtime = {
@@ -176,12 +179,19 @@ export const startProcessor = (runtime: Runtime): void => {
   runtime.shutdown.add('hold expiry', () => expiry.stop());
 };
 
-/** The projector role: the PostgreSQL read models and the availability cache, each single-instance. */
+/**
+ * The projector role: the PostgreSQL read models, the availability cache and the notification
+ * reactor's outbox, each single-instance.
+ */
 export const startProjector = async (runtime: Runtime): Promise<void> => {
   // An in-process cache starts empty with every process: it replays the log from the start.
   if (runtime.availabilityCache instanceof MemoryAvailabilityCache)
     await writeCheckpoint(runtime.pool, AVAILABILITY_CACHE, 'start');
-  for (const projection of [readModelProjection(), availabilityCacheProjection(runtime.availabilityCache)]) {
+  for (const projection of [
+    readModelProjection(),
+    availabilityCacheProjection(runtime.availabilityCache),
+    notificationReactor(),
+  ]) {
     const runner = new ProjectionRunner({
       pool: runtime.pool,
       store: runtime.eventStore,

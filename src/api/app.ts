@@ -33,6 +33,7 @@ import { availabilityStreamRoutes } from './routes/availabilityStream.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { notificationRoutes } from './routes/notifications.js';
 import { orderRoutes } from './routes/orders.js';
 import { registerSecurityHeaders } from './securityHeaders.js';
 
@@ -188,6 +189,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     streamsPerIp: limits.streamsPerIp,
   });
   await app.register(orderRoutes, context);
+  await app.register(notificationRoutes, context);
   await app.register(adminRoutes, context);
   return app;
 };

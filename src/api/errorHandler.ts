@@ -4,7 +4,7 @@ import { WriterClosedError, WriterOverloadedError } from '../commands/hotStreamW
 import { PaymentUnavailableError } from '../commands/payOrder.js';
 import { EventStoreUnavailableError } from '../eventstore/eventStore.js';
 import { AvailabilityCacheUnavailableError } from '../projections/availabilityCache/availabilityCache.js';
-import { InvalidCursorError } from '../projections/readModels/queries.js';
+import { InvalidCursorError } from '../projections/pageCursor.js';
 import { type FieldProblem, type Problem, ProblemError, problem } from './problem.js';
 
 const PROBLEM_JSON = 'application/problem+json';

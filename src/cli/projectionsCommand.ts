@@ -1,3 +1,4 @@
+import { NOTIFICATIONS } from '../notifications/notificationReactor.js';
 import { readProcessCheckpoint } from '../process/purchaseProcessManager.js';
 import { AVAILABILITY_CACHE } from '../projections/availabilityCache/availabilityCacheProjection.js';
 import { MemoryAvailabilityCache } from '../projections/availabilityCache/memoryAvailabilityCache.js';
@@ -50,6 +51,7 @@ const showStatus = async (runtime: Runtime, json: boolean): Promise<number> => {
   const statuses = await Promise.all([
     projectionStatus(runtime.pool, runtime.eventStore, READ_MODELS),
     projectionStatus(runtime.pool, runtime.eventStore, AVAILABILITY_CACHE),
+    projectionStatus(runtime.pool, runtime.eventStore, NOTIFICATIONS),
     statusAt(runtime.eventStore, 'purchase-process', await readProcessCheckpoint(runtime.pool)),
   ]);
   if (json) console.log(JSON.stringify(statuses, null, 2));

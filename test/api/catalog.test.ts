@@ -126,7 +126,7 @@ describe('HTTP API: catalog, availability, health, errors', () => {
     expectProblem(await api.inject({ method: 'GET', url: '/nowhere' }), 404, 'not_found');
   });
 
-  it('serves an OpenAPI document with exactly the routes of the contract, and Swagger UI', async () => {
+  it('serves an OpenAPI document with exactly the routes of the contract (and #9), and Swagger UI', async () => {
     const response = await api.inject({ method: 'GET', url: '/docs/json' });
     expect(response.statusCode).toBe(200);
     const document = response.json() as {
@@ -154,6 +154,8 @@ describe('HTTP API: catalog, availability, health, errors', () => {
         'GET /orders/{orderId}',
         'POST /orders/{orderId}/payment',
         'POST /orders/{orderId}/cancel',
+        // #9 adds the customers' notifications to the contract.
+        'GET /me/notifications',
         'GET /health/live',
         'GET /health/ready',
         'GET /metrics',

@@ -24,7 +24,12 @@ describe('flashtix commands against a database', () => {
     const status = await flashtix(['projections', 'status', '--json'], url());
     expect(status.code).toBe(0);
     const statuses = JSON.parse(status.stdout) as { name: string; eventsBehind: number }[];
-    expect(statuses.map((s) => s.name)).toEqual(['read-models', 'availability-cache', 'purchase-process']);
+    expect(statuses.map((s) => s.name)).toEqual([
+      'read-models',
+      'availability-cache',
+      'notifications',
+      'purchase-process',
+    ]);
     expect(statuses[0]!.eventsBehind).toBe(0);
     const text = await flashtix(['projections', 'status'], url());
     expect(text.stdout).toMatch(/^read-models\s+caught up/m);

@@ -413,6 +413,10 @@ describe('hostile input against every route', () => {
             true,
           ),
           getRequest(
+            query.map((q) => `/me/notifications${q}`),
+            true,
+          ),
+          getRequest(
             pathId(order.orderId).map((id) => `/orders/${id}`),
             true,
           ),

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { NOTIFICATIONS } from '../../notifications/notificationReactor.js';
 import { readProcessCheckpoint } from '../../process/purchaseProcessManager.js';
 import { AVAILABILITY_CACHE } from '../../projections/availabilityCache/availabilityCacheProjection.js';
 import { readCheckpoint } from '../../projections/checkpoints.js';
@@ -11,6 +12,7 @@ export const metricsRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) =
   const groups = [
     { group: READ_MODELS, from: () => readCheckpoint(deps.pool, READ_MODELS) },
     { group: AVAILABILITY_CACHE, from: () => readCheckpoint(deps.pool, AVAILABILITY_CACHE) },
+    { group: NOTIFICATIONS, from: () => readCheckpoint(deps.pool, NOTIFICATIONS) },
     { group: 'purchase-process', from: () => readProcessCheckpoint(deps.pool) },
   ];
   app.get(

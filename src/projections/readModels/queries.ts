@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { OrderLine } from '../../domain/order/events.js';
+import { decodeCursor, encodeCursor, type Page } from '../pageCursor.js';
 import { READ_MODEL_SCHEMA } from '../readModelSchema.js';
 
 const S = READ_MODEL_SCHEMA;
@@ -51,37 +52,6 @@ export type OrderSummary = {
   rejectReason?: string;
   cancelReason?: string;
   refunded?: boolean;
-};
-
-export type Page<T> = { items: T[]; nextCursor: string | null };
-
-/** Cursors are opaque to callers: the sort key of the last item, base64url JSON. */
-const encodeCursor = (key: unknown[]): string => Buffer.from(JSON.stringify(key)).toString('base64url');
-
-export class InvalidCursorError extends Error {
-  override readonly name = 'InvalidCursorError';
-}
-
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const decodeCursor = (cursor: string): [string, string] => {
-  try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    // Both cursors are [an ISO time, a uuid]; anything else would fail in PostgreSQL's casts.
-    if (
-      Array.isArray(key) &&
-      key.length === 2 &&
-      typeof key[0] === 'string' &&
-      ISO_TIME.test(key[0]) &&
-      typeof key[1] === 'string' &&
-      UUID.test(key[1])
-    )
-      return key as [string, string];
-  } catch {
-    // falls through to the error below
-  }
-  throw new InvalidCursorError('not a cursor this API gave out');
 };
 
 const iso = (value: Date | null): string | null => (value ? value.toISOString() : null);
