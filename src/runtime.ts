@@ -11,7 +11,9 @@ import { EsdbEventStore } from './eventstore/esdb/esdbEventStore.js';
 import type { EventStore } from './eventstore/eventStore.js';
 import { countPostgresEvents, PostgresEventStore } from './eventstore/postgres/postgresEventStore.js';
 import { eventStoreMigrations } from './eventstore/postgres/schema.js';
+import { CustomerDispatcher } from './notifications/customerDispatcher.js';
 import { notificationReactor } from './notifications/notificationReactor.js';
+import { logNotifier } from './notifications/notifier.js';
 import { notificationMigrations } from './notifications/schema.js';
 import { PostgresAdvisoryLocks } from './platform/advisoryLocks.js';
 import type { Config } from './platform/config.js';
@@ -156,7 +158,10 @@ export const openRuntime = async (config: Config, log: Logger): Promise<Runtime>
   }
 };
 
-/** The processor role: the purchase process manager and hold expiry, each single-instance. */
+/**
+ * The processor role: the purchase process manager and hold expiry, each single-instance, and
+ * the delivery of customer notifications (shared by every processor).
+ */
 export const startProcessor = (runtime: Runtime): void => {
   const onError = (what: string) => (error: unknown) =>
     runtime.log.error({ err: error }, `${what} failed; retrying`);
@@ -173,10 +178,17 @@ export const startProcessor = (runtime: Runtime): void => {
     paymentSettleMs: runtime.config.paymentSettleMs,
     onError: onError('hold expiry'),
   });
+  const notifications = new CustomerDispatcher({
+    pool: runtime.pool,
+    notifier: logNotifier(runtime.log),
+    onError: onError('notification dispatch'),
+  });
   manager.start();
   expiry.start();
+  notifications.start();
   runtime.shutdown.add('process manager', () => manager.stop());
   runtime.shutdown.add('hold expiry', () => expiry.stop());
+  runtime.shutdown.add('notification dispatch', () => notifications.stop());
 };
 
 /**

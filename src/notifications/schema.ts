@@ -23,4 +23,16 @@ export const notificationMigrations: Migration[] = [
       CREATE INDEX notifications_by_customer ON notifications (customer_id, created_at DESC, notification_id DESC);
     `,
   },
+  {
+    id: 'notifications_002_customer_delivery',
+    sql: `
+      -- Delivery to the customer channel: at least once, retried with backoff until it goes.
+      ALTER TABLE notifications
+        ADD COLUMN delivered_at timestamptz,
+        ADD COLUMN delivery_attempts integer NOT NULL DEFAULT 0,
+        ADD COLUMN next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        ADD COLUMN last_error text;
+      CREATE INDEX notifications_undelivered ON notifications (next_attempt_at) WHERE delivered_at IS NULL;
+    `,
+  },
 ];
