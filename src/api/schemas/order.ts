@@ -36,10 +36,14 @@ export type OrderBody = z.infer<typeof orderSchema>;
 
 export const orderParamsSchema = z.object({ orderId: z.uuid() });
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export const idempotencyHeadersSchema = z.object({
   'idempotency-key': z
     .string()
     .min(1)
     .max(255)
+    // Lone surrogates cannot be hashed into an order id (found by the fuzz suite: it was a 500).
+    .refine((key) => !LONE_SURROGATE.test(key), 'must be well-formed text')
     .meta({ description: 'Makes the request safe to retry: the same key and body answer the same.' }),
 });
