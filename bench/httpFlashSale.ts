@@ -57,6 +57,8 @@ export type SaleFigures = {
   serverCpuSeconds: number | undefined;
   /** CPU the benchmark's own process (the crowd) used meanwhile. */
   clientCpuSeconds: number;
+  /** With the roles split: CPU of the projector and the processor since they started. */
+  backgroundCpuSeconds: (number | undefined)[];
   machineBusy: number | undefined;
   bareFastify: BareFastifyFigures;
 };
@@ -231,7 +233,7 @@ const runSale = async (
     );
     const cpuAfter = await server.cpuSeconds();
     const clientCpuUsed = process.cpuUsage(clientCpu);
-    for (const process of background) console.log('background CPU', await process.cpuSeconds());
+    const backgroundCpu = await Promise.all(background.map((process) => process.cpuSeconds()));
     const machineBusy = await busy();
     selling = false;
     giveUpAt = performance.now() + 30_000;
@@ -280,6 +282,7 @@ const runSale = async (
       oversold: Math.max(0, seatsHeld - capacity, final.reserved + final.sold - capacity),
       serverCpuSeconds: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
       clientCpuSeconds: (clientCpuUsed.user + clientCpuUsed.system) / 1e6,
+      backgroundCpuSeconds: backgroundCpu,
       machineBusy,
     };
   } finally {

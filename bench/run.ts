@@ -139,7 +139,7 @@ const printHttpSale = (sale: SaleFigures) => {
       `last hold to /availability showing 0: ${sale.lagAfterLastHoldMs.toFixed(0)} ms`,
   );
   console.log(
-    `CPU: flashtix ${sale.serverCpuSeconds?.toFixed(1) ?? '?'} s, crowd ${sale.clientCpuSeconds.toFixed(1)} s; bare fastify ${bare.serverCpuSeconds?.toFixed(1) ?? '?'} s, crowd ${bare.clientCpuSeconds.toFixed(1)} s; machine busy ${sale.machineBusy === undefined ? '?' : `${Math.round(sale.machineBusy * 100)}%`}; ` +
+    `CPU: flashtix ${sale.serverCpuSeconds?.toFixed(1) ?? '?'} s${sale.backgroundCpuSeconds.length > 0 ? ` (projector and processor: ${sale.backgroundCpuSeconds.map((c) => c?.toFixed(1) ?? '?').join(' s, ')} s)` : ''}, crowd ${sale.clientCpuSeconds.toFixed(1)} s; bare fastify ${bare.serverCpuSeconds?.toFixed(1) ?? '?'} s, crowd ${bare.clientCpuSeconds.toFixed(1)} s; machine busy ${sale.machineBusy === undefined ? '?' : `${Math.round(sale.machineBusy * 100)}%`}; ` +
       `final ${JSON.stringify(sale.final)}${sale.errorSamples.length > 0 ? `; errors e.g. ${sale.errorSamples.join(' | ')}` : ''}`,
   );
 };

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { readAvailability } from '../../projections/availabilityReader.js';
 import { getShow, listShows } from '../../projections/readModels/queries.js';
 import type { ApiContext } from '../app.js';
 import { ProblemError, problemSchema } from '../problem.js';
+import { pageQuerySchema, pageSchema } from '../schemas/page.js';
 import { availabilitySchema, showParamsSchema, showSchema, showSummarySchema } from '../schemas/show.js';
 
 /** The public catalog: shows, one show, and its availability (from the cache, PostgreSQL as fallback). */
@@ -15,12 +15,9 @@ export const catalogRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) =
     {
       schema: {
         tags: ['catalog'],
-        querystring: z.object({
-          limit: z.coerce.number().int().min(1).max(100).default(20),
-          cursor: z.string().min(1).max(500).optional(),
-        }),
+        querystring: pageQuerySchema,
         response: {
-          200: z.object({ items: z.array(showSummarySchema), nextCursor: z.string().nullable() }),
+          200: pageSchema(showSummarySchema),
           400: problemSchema,
         },
       },

@@ -6,6 +6,7 @@ import { notificationKinds } from '../../notifications/notificationReactor.js';
 import type { ApiContext } from '../app.js';
 import { authenticate } from '../auth/authentication.js';
 import { problemSchema } from '../problem.js';
+import { pageQuerySchema, pageSchema } from '../schemas/page.js';
 
 const notificationSchema = z
   .object({
@@ -31,12 +32,9 @@ export const notificationRoutes: FastifyPluginAsync<ApiContext> = async (app, de
         security: [{ bearer: [] }],
         description:
           "The caller's notifications, newest first: one per order outcome (confirmed, cancelled, expired, rejected).",
-        querystring: z.object({
-          limit: z.coerce.number().int().min(1).max(100).default(20),
-          cursor: z.string().min(1).max(500).optional(),
-        }),
+        querystring: pageQuerySchema,
         response: {
-          200: z.object({ items: z.array(notificationSchema), nextCursor: z.string().nullable() }),
+          200: pageSchema(notificationSchema),
           400: problemSchema,
           401: problemSchema,
           429: problemSchema,

@@ -15,6 +15,7 @@ import {
   orderParamsSchema,
   orderSchema,
 } from '../schemas/order.js';
+import { pageQuerySchema, pageSchema } from '../schemas/page.js';
 
 export const MAX_ORDER_LINES = 10;
 
@@ -118,12 +119,9 @@ export const orderRoutes: FastifyPluginAsync<ApiContext> = async (app, deps) => 
         tags: ['orders'],
         security: [{ bearer: [] }],
         description: "The caller's orders, newest first.",
-        querystring: z.object({
-          limit: z.coerce.number().int().min(1).max(100).default(20),
-          cursor: z.string().min(1).max(500).optional(),
-        }),
+        querystring: pageQuerySchema,
         response: {
-          200: z.object({ items: z.array(orderSchema), nextCursor: z.string().nullable() }),
+          200: pageSchema(orderSchema),
           ...errors,
         },
       },
