@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { decodeCursor, encodeCursor, type Page } from '../projections/pageCursor.js';
+import { decodeCursor, type Page, pageOf } from '../projections/pageCursor.js';
 import type { NotificationKind } from './notificationReactor.js';
 
 export type CustomerNotification = {
@@ -32,16 +32,15 @@ export const listCustomerNotifications = async (
      ORDER BY created_at DESC, notification_id DESC LIMIT $4`,
     [customerId, before?.[0] ?? null, before?.[1] ?? null, limit + 1],
   );
-  const items = rows.slice(0, limit).map((r) => ({
-    notificationId: r.notification_id,
-    kind: r.kind,
-    orderId: r.order_id,
-    payload: r.payload,
-    createdAt: r.created_at.toISOString(),
-  }));
-  const last = items.at(-1);
-  return {
-    items,
-    nextCursor: rows.length > limit && last ? encodeCursor([last.createdAt, last.notificationId]) : null,
-  };
+  return pageOf(
+    rows.map((r) => ({
+      notificationId: r.notification_id,
+      kind: r.kind,
+      orderId: r.order_id,
+      payload: r.payload,
+      createdAt: r.created_at.toISOString(),
+    })),
+    limit,
+    (n) => [n.createdAt, n.notificationId],
+  );
 };

@@ -5,6 +5,16 @@ export type Page<T> = { items: T[]; nextCursor: string | null };
 export const encodeCursor = (key: unknown[]): string =>
   Buffer.from(JSON.stringify(key)).toString('base64url');
 
+/**
+ * The page of a keyset query that asked for `limit + 1` rows: the extra row only says that a
+ * next page exists, which starts after the key of the page's last item.
+ */
+export const pageOf = <T>(rows: T[], limit: number, keyOf: (item: T) => [string, string]): Page<T> => {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(keyOf(last)) : null };
+};
+
 export class InvalidCursorError extends Error {
   override readonly name = 'InvalidCursorError';
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { OrderLine } from '../../domain/order/events.js';
-import { decodeCursor, encodeCursor, type Page } from '../pageCursor.js';
+import { decodeCursor, type Page, pageOf } from '../pageCursor.js';
 import { READ_MODEL_SCHEMA } from '../readModelSchema.js';
 
 const S = READ_MODEL_SCHEMA;
@@ -89,12 +89,7 @@ export const listShows = async (
      ORDER BY starts_at, show_id LIMIT $3`,
     [after?.[0] ?? null, after?.[1] ?? null, limit + 1],
   );
-  const items = rows.slice(0, limit).map(toSummary);
-  const last = items.at(-1);
-  return {
-    items,
-    nextCursor: rows.length > limit && last ? encodeCursor([last.startsAt, last.showId]) : null,
-  };
+  return pageOf(rows.map(toSummary), limit, (s) => [s.startsAt, s.showId]);
 };
 
 export const getShow = async (db: pg.Pool, showId: string): Promise<Show | undefined> => {
@@ -202,10 +197,5 @@ export const listCustomerOrders = async (
      ORDER BY created_at DESC, order_id DESC LIMIT $4`,
     [customerId, before?.[0] ?? null, before?.[1] ?? null, limit + 1],
   );
-  const items = rows.slice(0, limit).map(toOrder);
-  const last = items.at(-1);
-  return {
-    items,
-    nextCursor: rows.length > limit && last ? encodeCursor([last.createdAt, last.orderId]) : null,
-  };
+  return pageOf(rows.map(toOrder), limit, (o) => [o.createdAt, o.orderId]);
 };
