@@ -15,6 +15,7 @@ import { CustomerDispatcher } from './notifications/customerDispatcher.js';
 import { notificationReactor } from './notifications/notificationReactor.js';
 import { logNotifier } from './notifications/notifier.js';
 import { notificationMigrations } from './notifications/schema.js';
+import { WebhookDispatcher } from './notifications/webhooks/webhookDispatcher.js';
 import { PostgresAdvisoryLocks } from './platform/advisoryLocks.js';
 import type { Config } from './platform/config.js';
 import { openDatabase } from './platform/database.js';
@@ -160,7 +161,7 @@ export const openRuntime = async (config: Config, log: Logger): Promise<Runtime>
 
 /**
  * The processor role: the purchase process manager and hold expiry, each single-instance, and
- * the delivery of customer notifications (shared by every processor).
+ * the delivery of customer notifications and webhooks (shared by every processor).
  */
 export const startProcessor = (runtime: Runtime): void => {
   const onError = (what: string) => (error: unknown) =>
@@ -183,12 +184,24 @@ export const startProcessor = (runtime: Runtime): void => {
     notifier: logNotifier(runtime.log),
     onError: onError('notification dispatch'),
   });
+  const webhooks = new WebhookDispatcher({
+    pool: runtime.pool,
+    ...runtime.config.webhooks,
+    onAttempt: (attempt) => {
+      runtime.metrics.webhookAttempts.inc({ status: attempt.status });
+      // The endpoint's URL stays out of the logs: it may carry a token of the receiver's.
+      if (attempt.status !== 'delivered') runtime.log.warn({ webhook: attempt }, 'webhook delivery failed');
+    },
+    onError: onError('webhook dispatch'),
+  });
   manager.start();
   expiry.start();
   notifications.start();
+  webhooks.start();
   runtime.shutdown.add('process manager', () => manager.stop());
   runtime.shutdown.add('hold expiry', () => expiry.stop());
   runtime.shutdown.add('notification dispatch', () => notifications.stop());
+  runtime.shutdown.add('webhook dispatch', () => webhooks.stop());
 };
 
 /**

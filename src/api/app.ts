@@ -35,6 +35,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { orderRoutes } from './routes/orders.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { registerSecurityHeaders } from './securityHeaders.js';
 
 export type RateLimits = {
@@ -191,5 +192,6 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
   await app.register(orderRoutes, context);
   await app.register(notificationRoutes, context);
   await app.register(adminRoutes, context);
+  await app.register(webhookRoutes, context);
   return app;
 };

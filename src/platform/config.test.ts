@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       paymentSettleMs: 120_000,
       jwtTtlSeconds: 43_200,
       rateLimits: { perIp: 1200, ordersPerCustomer: 30, authPerIp: 30, streamsPerIp: 50, windowMs: 60_000 },
+      webhooks: { timeoutMs: 10_000, maxAttempts: 15 },
       corsOrigins: [],
       trustProxy: false,
     });
@@ -54,12 +55,15 @@ describe('loadConfig', () => {
       CORS_ORIGINS: 'https://a.example, https://b.example',
       TRUST_PROXY: '10.0.0.0/8',
       JWT_TTL_SECONDS: '600',
+      WEBHOOK_TIMEOUT_MS: '2500',
+      WEBHOOK_MAX_ATTEMPTS: '3',
     });
     expect(config).toMatchObject({
       rateLimits: { perIp: 0, ordersPerCustomer: 5, authPerIp: 30, streamsPerIp: 50, windowMs: 10_000 },
       corsOrigins: ['https://a.example', 'https://b.example'],
       trustProxy: '10.0.0.0/8',
       jwtTtlSeconds: 600,
+      webhooks: { timeoutMs: 2500, maxAttempts: 3 },
       port: 8080,
       host: '0.0.0.0',
       eventStore: 'esdb',
@@ -75,8 +79,14 @@ describe('loadConfig', () => {
 
   it('names every bad variable', () => {
     expect(
-      problemsOf({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud', REDIS_URL: 'nope' }),
-    ).toEqual(['PORT', 'DATABASE_URL', 'REDIS_URL', 'LOG_LEVEL']);
+      problemsOf({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        LOG_LEVEL: 'loud',
+        REDIS_URL: 'nope',
+        WEBHOOK_MAX_ATTEMPTS: '0',
+      }),
+    ).toEqual(['PORT', 'DATABASE_URL', 'REDIS_URL', 'LOG_LEVEL', 'WEBHOOK_MAX_ATTEMPTS']);
   });
 
   it('requires a long JWT secret in production, and admin email and password together', () => {

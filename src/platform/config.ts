@@ -49,6 +49,8 @@ const envSchema = z
     RATE_LIMIT_ORDERS_PER_CUSTOMER: optional(z.coerce.number().int().min(0)).default(30),
     RATE_LIMIT_AUTH_PER_IP: optional(z.coerce.number().int().min(0)).default(30),
     RATE_LIMIT_STREAMS_PER_IP: optional(z.coerce.number().int().min(0)).default(50),
+    WEBHOOK_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(60_000)).default(10_000),
+    WEBHOOK_MAX_ATTEMPTS: optional(z.coerce.number().int().min(1).max(50)).default(15),
     CORS_ORIGINS: optional(z.string()),
     TRUST_PROXY: optional(z.string()),
   })
@@ -99,6 +101,12 @@ export type Config = {
     authPerIp: number;
     streamsPerIp: number;
     windowMs: number;
+  };
+  webhooks: {
+    /** How long a receiver has to answer a delivery. */
+    timeoutMs: number;
+    /** Attempts before a delivery is marked failed. */
+    maxAttempts: number;
   };
   /** Browser origins allowed by CORS; empty: CORS off. */
   corsOrigins: string[];
@@ -151,6 +159,7 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
       streamsPerIp: e.RATE_LIMIT_STREAMS_PER_IP,
       windowMs: e.RATE_LIMIT_WINDOW_MS,
     },
+    webhooks: { timeoutMs: e.WEBHOOK_TIMEOUT_MS, maxAttempts: e.WEBHOOK_MAX_ATTEMPTS },
     corsOrigins: (e.CORS_ORIGINS ?? '')
       .split(',')
       .map((o) => o.trim())

@@ -154,8 +154,12 @@ describe('HTTP API: catalog, availability, health, errors', () => {
         'GET /orders/{orderId}',
         'POST /orders/{orderId}/payment',
         'POST /orders/{orderId}/cancel',
-        // #9 adds the customers' notifications to the contract.
+        // #9 adds the customers' notifications and the admins' webhooks to the contract.
         'GET /me/notifications',
+        'POST /admin/webhooks',
+        'GET /admin/webhooks',
+        'DELETE /admin/webhooks/{webhookId}',
+        'GET /admin/webhooks/{webhookId}/deliveries',
         'GET /health/live',
         'GET /health/ready',
         'GET /metrics',

@@ -68,6 +68,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly webhookAttempts = new Counter({
+    name: 'flashtix_webhook_attempts_total',
+    help: 'Webhook delivery attempts by what came of them: delivered, pending (retried later), failed (gave up)',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
   /** `processMetrics`: CPU, memory, event loop and GC, for the one registry a process serves. */
   constructor({ processMetrics = false } = {}) {
     // They start monitors that live as long as the process: not for every app a test builds.

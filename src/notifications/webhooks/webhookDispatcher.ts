@@ -1,0 +1,206 @@
+import type pg from 'pg';
+import { pause } from '../../platform/pause.js';
+import type { WebhookEventType } from '../notificationReactor.js';
+import { SIGNATURE_HEADER, signWebhookBody } from './webhookSignature.js';
+
+export type WebhookAttemptResult = {
+  webhookId: string;
+  eventId: string;
+  eventType: WebhookEventType;
+  attempt: number;
+  /** `pending`: it failed and will be tried again; `failed`: it failed for the last time. */
+  status: 'delivered' | 'pending' | 'failed';
+  statusCode: number | null;
+  error: string | null;
+};
+
+export type WebhookDispatcherOptions = {
+  pool: pg.Pool;
+  /** How long a receiver has to answer; longer is a failed attempt (default 10 s). */
+  timeoutMs?: number;
+  /** Attempts before a delivery is marked failed (default 15). */
+  maxAttempts?: number;
+  /** Delay before the first retry, doubled after each failed attempt, at most an hour (default 1 s). */
+  retryBaseMs?: number;
+  /** Deliveries on the wire at once (default 16). */
+  concurrency?: number;
+  /** Pause when nothing is due (default 200 ms). */
+  intervalMs?: number;
+  onAttempt?: (result: WebhookAttemptResult) => void;
+  onError?: (error: unknown) => void;
+};
+
+type Claimed = {
+  delivery_id: string;
+  webhook_id: string;
+  event_id: string;
+  event_type: WebhookEventType;
+  body: Record<string, unknown>;
+  attempts: number;
+  url: string;
+  secret: string;
+};
+
+const LONGEST_RETRY_MS = 3_600_000;
+/** A claim lasts the timeout and this much more: then a dispatcher that died is replaced. */
+const LEASE_MARGIN_MS = 5_000;
+const MAX_INT = 2 ** 31 - 1;
+
+/** Why an attempt got no answer, in words that name no secret. */
+const describeFailure = (error: unknown, timeoutMs: number): string => {
+  if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  if (error instanceof Error && error.name === 'AbortError') return 'cut short: the dispatcher stopped';
+  const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown }) : undefined;
+  if (typeof cause?.code === 'string') return `could not deliver: ${cause.code}`;
+  return error instanceof Error ? error.message : String(error);
+};
+
+/**
+ * Delivers webhook events at least once, in order per order and endpoint. A delivery is claimed
+ * for a lease (SKIP LOCKED, so every processor shares the work) only when no earlier delivery of
+ * the same order to the same endpoint is still pending; it is POSTed with a signature over its
+ * timestamp and body, and a non-2xx answer, a timeout or a refused connection is retried with
+ * exponential backoff until `maxAttempts`, then marked failed. Each attempt is logged from the
+ * moment it is claimed, so one cut short by a crash shows, and is sent again when its lease ends.
+ */
+export class WebhookDispatcher {
+  readonly #stop = new AbortController();
+  #running: Promise<void> | undefined;
+  readonly #timeoutMs: number;
+  readonly #maxAttempts: number;
+  readonly #retryBaseMs: number;
+
+  constructor(private readonly options: WebhookDispatcherOptions) {
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#maxAttempts = options.maxAttempts ?? 15;
+    this.#retryBaseMs = options.retryBaseMs ?? 1000;
+  }
+
+  start(): void {
+    this.#running ??= this.#run();
+  }
+
+  /** Stops claiming, cuts short what is on the wire (each is tried again later) and waits for it. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#running;
+  }
+
+  /** Claims what is due, up to `room`, and starts sending it; resolves once every one has an outcome. */
+  async dispatchDue(room = this.options.concurrency ?? 16): Promise<WebhookAttemptResult[]> {
+    return Promise.all((await this.#claim(room)).map((delivery) => this.#deliver(delivery)));
+  }
+
+  async #run(): Promise<void> {
+    const concurrency = this.options.concurrency ?? 16;
+    const onWire = new Set<Promise<unknown>>();
+    const onError = (error: unknown) => this.options.onError?.(error);
+    while (!this.#stop.signal.aborted) {
+      let claimed: Claimed[] = [];
+      try {
+        claimed = await this.#claim(concurrency - onWire.size);
+      } catch (error) {
+        onError(error);
+      }
+      for (const delivery of claimed) {
+        const sending = this.#deliver(delivery)
+          .catch(onError)
+          .finally(() => onWire.delete(sending));
+        onWire.add(sending);
+      }
+      // A delivery that ends may free the next one of its order: look again then, too.
+      if (claimed.length === 0 || onWire.size >= concurrency)
+        await Promise.race([pause(this.options.intervalMs ?? 200, this.#stop.signal), ...onWire]);
+    }
+    await Promise.all(onWire);
+  }
+
+  async #claim(room: number): Promise<Claimed[]> {
+    if (room <= 0) return [];
+    const { rows } = await this.options.pool.query<Claimed>(
+      `WITH due AS (
+         SELECT d.delivery_id FROM webhook_deliveries d
+         JOIN webhooks w ON w.webhook_id = d.webhook_id AND w.deleted_at IS NULL
+         WHERE d.status = 'pending' AND d.next_attempt_at <= now()
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier
+                           WHERE earlier.webhook_id = d.webhook_id AND earlier.order_id = d.order_id
+                             AND earlier.status = 'pending' AND earlier.delivery_id < d.delivery_id)
+         ORDER BY d.delivery_id LIMIT $1
+         FOR UPDATE OF d SKIP LOCKED
+       ), claimed AS (
+         UPDATE webhook_deliveries d
+         SET attempts = d.attempts + 1, next_attempt_at = now() + $2 * interval '1 millisecond'
+         FROM due WHERE d.delivery_id = due.delivery_id
+         RETURNING d.delivery_id, d.webhook_id, d.event_id, d.event_type, d.body, d.attempts
+       ), logged AS (
+         INSERT INTO webhook_delivery_attempts (delivery_id, attempt, started_at)
+         SELECT delivery_id, attempts, now() FROM claimed
+       )
+       SELECT c.*, w.url, w.secret FROM claimed c JOIN webhooks w USING (webhook_id)
+       ORDER BY c.delivery_id`,
+      [room, this.#timeoutMs + LEASE_MARGIN_MS],
+    );
+    return rows;
+  }
+
+  async #deliver(delivery: Claimed): Promise<WebhookAttemptResult> {
+    // The same bytes on every attempt; only the signature's timestamp is new.
+    const body = JSON.stringify(delivery.body);
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    try {
+      const response = await fetch(delivery.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'FlashTix-Webhooks/1',
+          [SIGNATURE_HEADER]: signWebhookBody(delivery.secret, body, Math.floor(Date.now() / 1000)),
+          'x-flashtix-event-id': delivery.event_id,
+          'x-flashtix-event-type': delivery.event_type,
+          'x-flashtix-delivery-attempt': String(delivery.attempts),
+        },
+        body,
+        // A redirect is an answer other than 2xx: the registered URL is the one that gets the data.
+        redirect: 'manual',
+        signal: AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), this.#stop.signal]),
+      });
+      statusCode = response.status;
+      await response.body?.cancel();
+      if (!response.ok) error = `answered ${response.status}`;
+    } catch (failure) {
+      error = describeFailure(failure, this.#timeoutMs);
+    }
+    // An attempt cut short by a shutdown is due again at once and is never the last one.
+    const cutShort = error !== null && this.#stop.signal.aborted;
+    const retryInMs = cutShort
+      ? 0
+      : Math.min(LONGEST_RETRY_MS, this.#retryBaseMs * 2 ** (delivery.attempts - 1));
+    const maxAttempts = cutShort ? MAX_INT : this.#maxAttempts;
+    const { rows } = await this.options.pool.query<{ status: WebhookAttemptResult['status'] }>(
+      `WITH attempt AS (
+         UPDATE webhook_delivery_attempts SET finished_at = now(), status_code = $3, error = $4
+         WHERE delivery_id = $1 AND attempt = $2
+       )
+       UPDATE webhook_deliveries SET
+         status = CASE WHEN $4::text IS NULL THEN 'delivered' WHEN attempts >= $5 THEN 'failed' ELSE 'pending' END,
+         next_attempt_at = CASE WHEN $4::text IS NULL OR attempts >= $5 THEN next_attempt_at
+                                ELSE now() + $6 * interval '1 millisecond' END,
+         finished_at = CASE WHEN $4::text IS NULL OR attempts >= $5 THEN now() END
+       WHERE delivery_id = $1 AND status = 'pending' AND ($4::text IS NULL OR attempts = $2)
+       RETURNING status`,
+      [delivery.delivery_id, delivery.attempts, statusCode, error, maxAttempts, retryInMs],
+    );
+    const result: WebhookAttemptResult = {
+      webhookId: delivery.webhook_id,
+      eventId: delivery.event_id,
+      eventType: delivery.event_type,
+      attempt: delivery.attempts,
+      // No row: another dispatcher took the delivery over after this one's lease ran out.
+      status: rows[0]?.status ?? (error === null ? 'delivered' : 'pending'),
+      statusCode,
+      error,
+    };
+    this.options.onAttempt?.(result);
+    return result;
+  }
+}
