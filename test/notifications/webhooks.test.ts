@@ -324,6 +324,47 @@ describe('webhooks', () => {
     expect(silent.received).toHaveLength(3);
   });
 
+  it('shares the deliveries between dispatchers: none sent twice, each order in order', async () => {
+    const busy = await receiver(() => 204, { jitterMs: 20 });
+    await register(busy);
+    const others = [1, 2].map(
+      () =>
+        new WebhookDispatcher({
+          pool: f.stack.pool,
+          intervalMs: 5,
+          onError: (error) => console.error(error),
+        }),
+    );
+    for (const other of others) other.start();
+    try {
+      const show = await f.client.createShow(f.adminToken, [{ capacity: 100 }]);
+      const buyers = await Promise.all(Array.from({ length: 8 }, () => f.client.register()));
+      const orders = await Promise.all(
+        Array.from({ length: 40 }, async (_, i) => {
+          const buyer = buyers[i % buyers.length]!;
+          const order = (await place(buyer.token, show)).json() as OrderBody;
+          if (i % 2 === 0) await f.client.pay(buyer.token, order.orderId, randomUUID());
+          else await f.client.cancel(buyer.token, order.orderId);
+          return order.orderId;
+        }),
+      );
+      await waitFor('every event handled', async () => busy.handled().length === 80);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(busy.received).toHaveLength(80);
+      for (const [i, orderId] of orders.entries()) {
+        const [placed, outcome] = busy.received.filter((r) => r.event.data.orderId === orderId);
+        expect([placed?.event.type, outcome?.event.type]).toEqual([
+          'order.placed',
+          i % 2 === 0 ? 'order.confirmed' : 'order.cancelled',
+        ]);
+        // Not merely arrived in order: the outcome was sent only once the placement was answered.
+        expect(outcome!.arrivedAt).toBeGreaterThanOrEqual(placed!.answeredAt!);
+      }
+    } finally {
+      await Promise.all(others.map((other) => other.stop()));
+    }
+  });
+
   it('sends nothing further to a webhook once it is removed', async () => {
     const leaving = await receiver();
     const staying = await receiver();

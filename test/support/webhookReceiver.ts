@@ -10,6 +10,9 @@ export type ReceivedDelivery = {
   signed: boolean;
   /** What the receiver answered: a status, or no answer at all. */
   answer: number | 'none';
+  /** When the request came and when it was answered (performance.now()). */
+  arrivedAt: number;
+  answeredAt?: number;
 };
 
 /** How to answer the `index`th request (from 0) carrying this event. */
@@ -27,7 +30,11 @@ export type WebhookReceiver = {
 };
 
 /** A webhook endpoint on loopback that records what it gets and answers as the test says. */
-export const startWebhookReceiver = async (answer: Answer = () => 204): Promise<WebhookReceiver> => {
+export const startWebhookReceiver = async (
+  answer: Answer = () => 204,
+  /** Answers take up to this long, at random, so that deliveries on the wire overtake each other. */
+  { jitterMs = 0 }: { jitterMs?: number } = {},
+): Promise<WebhookReceiver> => {
   let secret = '';
   let answerOf = answer;
   const received: ReceivedDelivery[] = [];
@@ -42,15 +49,21 @@ export const startWebhookReceiver = async (answer: Answer = () => 204): Promise<
       const event = JSON.parse(rawBody) as FlashTixEvent;
       const index = received.filter((r) => r.event.id === event.id).length;
       const status = answerOf(event, index);
-      received.push({
+      const delivery: ReceivedDelivery = {
+        arrivedAt: performance.now(),
         headers: request.headers,
         rawBody,
         event,
         signed: verifyFlashTixSignature(secret, request.headers['x-flashtix-signature'] as string, rawBody),
         answer: status,
-      });
+      };
+      received.push(delivery);
       if (status === 'none') unanswered.add(response);
-      else response.writeHead(status).end();
+      else
+        setTimeout(() => {
+          delivery.answeredAt = performance.now();
+          response.writeHead(status).end();
+        }, Math.random() * jitterMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
