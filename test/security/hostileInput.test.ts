@@ -160,7 +160,7 @@ const inPath = (segment: string): string => {
 };
 
 type HostileRequest = {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   url: string;
   headers: Record<string, string>;
   payload?: string;
@@ -171,6 +171,7 @@ describe('hostile input against every route', () => {
   let show: ShowBody;
   let customer: { customerId: string; token: string };
   let order: OrderBody;
+  let webhookId: string;
 
   beforeAll(async () => {
     show = await f.client.createShow(f.adminToken, [{ capacity: 50, maxPerCustomer: 4 }, { capacity: 5 }]);
@@ -181,11 +182,22 @@ describe('hostile input against every route', () => {
         lines: [{ ticketTypeId: show.ticketTypes[0]!.ticketTypeId, quantity: 1 }],
       })
     ).json() as OrderBody;
+    webhookId = (
+      (
+        await f.stack.api.inject({
+          method: 'POST',
+          url: '/admin/webhooks',
+          headers: f.client.bearer(f.adminToken),
+          payload: { url: 'https://receiver.example/hooks', events: ['order.confirmed'] },
+        })
+      ).json() as { webhookId: string }
+    ).webhookId;
   });
 
   const writes = async () => {
-    const { rows } = await f.stack.pool.query<{ events: number; customers: number }>(
-      `SELECT (SELECT count(*)::int FROM es_events) AS events, (SELECT count(*)::int FROM customers) AS customers`,
+    const { rows } = await f.stack.pool.query<{ events: number; customers: number; webhooks: number }>(
+      `SELECT (SELECT count(*)::int FROM es_events) AS events, (SELECT count(*)::int FROM customers) AS customers,
+              (SELECT count(*)::int FROM webhooks WHERE deleted_at IS NULL) AS webhooks`,
     );
     return rows[0]!;
   };
@@ -254,10 +266,14 @@ describe('hostile input against every route', () => {
       return params.size > 0 ? `?${params}` : '';
     });
 
-  const getRequest = (url: fc.Arbitrary<string>, auth = false): fc.Arbitrary<HostileRequest> =>
+  const withoutBody = (
+    url: fc.Arbitrary<string>,
+    auth = false,
+    method: 'GET' | 'DELETE' = 'GET',
+  ): fc.Arbitrary<HostileRequest> =>
     fc.record({ url, auth: auth ? authorization() : fc.constant(undefined) }).map(
       ({ url: u, auth: a }): HostileRequest => ({
-        method: 'GET',
+        method,
         url: u,
         headers: a !== undefined ? { authorization: a } : {},
       }),
@@ -323,18 +339,18 @@ describe('hostile input against every route', () => {
     async () => {
       const statuses = await property(
         fc.oneof(
-          getRequest(query.map((q) => `/shows${q}`)),
-          getRequest(pathId(show.showId).map((id) => `/shows/${id}`)),
-          getRequest(pathId(show.showId).map((id) => `/shows/${id}/availability`)),
+          withoutBody(query.map((q) => `/shows${q}`)),
+          withoutBody(pathId(show.showId).map((id) => `/shows/${id}`)),
+          withoutBody(pathId(show.showId).map((id) => `/shows/${id}/availability`)),
           // A stream that opens would hold the request open: only ids that must be refused.
-          getRequest(
+          withoutBody(
             fc
               .oneof(fc.uuid(), hostileString)
               .filter((id) => id !== show.showId)
               .map((id) => `/shows/${inPath(id)}/availability/stream`),
           ),
-          getRequest(fc.constantFrom('/health/live', '/health/ready', '/metrics')),
-          getRequest(hostileString.map((s) => `/${inPath(s)}`)),
+          withoutBody(fc.constantFrom('/health/live', '/health/ready', '/metrics')),
+          withoutBody(hostileString.map((s) => `/${inPath(s)}`)),
         ),
       );
       expect(accepted(statuses)).toBeGreaterThan(0);
@@ -367,9 +383,30 @@ describe('hostile input against every route', () => {
             () => ({}),
             { auth: true },
           ),
-          getRequest(
+          withoutBody(
             query.map((q) => `/admin/audit${q}`),
             true,
+          ),
+          withBody(
+            fc.constant('/admin/webhooks'),
+            () => ({
+              url: 'https://receiver.example/hooks?token=a',
+              events: ['order.placed', 'order.expired'],
+            }),
+            { auth: true },
+          ),
+          withoutBody(
+            query.map((q) => `/admin/webhooks${q}`),
+            true,
+          ),
+          withoutBody(
+            fc.tuple(pathId(webhookId), query).map(([id, q]) => `/admin/webhooks/${id}/deliveries${q}`),
+            true,
+          ),
+          withoutBody(
+            pathId(webhookId).map((id) => `/admin/webhooks/${id}`),
+            true,
+            'DELETE',
           ),
         ),
       );
@@ -408,15 +445,15 @@ describe('hostile input against every route', () => {
             () => ({}),
             { auth: true },
           ),
-          getRequest(
+          withoutBody(
             query.map((q) => `/orders${q}`),
             true,
           ),
-          getRequest(
+          withoutBody(
             query.map((q) => `/me/notifications${q}`),
             true,
           ),
-          getRequest(
+          withoutBody(
             pathId(order.orderId).map((id) => `/orders/${id}`),
             true,
           ),

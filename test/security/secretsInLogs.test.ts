@@ -5,12 +5,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callJson, startFlashtix } from '../support/flashtixProcess.js';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
+import { waitFor } from '../support/waitFor.js';
+import { startWebhookReceiver } from '../support/webhookReceiver.js';
 
 const JWT_SECRET = `jwt-${randomUUID()}-${randomUUID()}`;
 const ADMIN_PASSWORD = `admin-${randomUUID()}`;
 const DATABASE_PASSWORD = `db-${randomUUID()}`;
 const BUYER_PASSWORD = `buyer-${randomUUID()}`;
 const WRONG_PASSWORD = `wrong-${randomUUID()}`;
+/** A receiver's own token in its webhook URL, as some receivers want. */
+const RECEIVER_TOKEN = `receiver-${randomUUID()}`;
 
 describe('secrets stay out of the logs', () => {
   let database: TestDatabase;
@@ -24,7 +28,7 @@ describe('secrets stay out of the logs', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('at the most verbose level, through sign-ups, logins good and bad, orders, payments and refusals', async () => {
+  it('at the most verbose level, through sign-ups, logins good and bad, orders, payments, refusals and webhooks', async () => {
     // The embedded server has a generated password; a local server that trusts connections
     // accepts (and ignores) one of ours.
     const url = new URL(database.url);
@@ -61,6 +65,17 @@ describe('secrets stay out of the logs', () => {
       (await call('POST', '/auth/register', { email: 'short@example.com', password: 'sh0rt', name: 'S' }))
         .status,
     ).toBe(400);
+    // A webhook whose first delivery fails, so that the failure is logged too.
+    const receiver = await startWebhookReceiver((_event, index) => (index === 0 ? 500 : 204));
+    const webhook = await call(
+      'POST',
+      '/admin/webhooks',
+      { url: `${receiver.url}?token=${RECEIVER_TOKEN}`, events: ['order.confirmed'] },
+      asAdmin,
+    );
+    expect(webhook.status).toBe(201);
+    const webhookSecret = webhook.body.secret as string;
+    receiver.setSecret(webhookSecret);
     const show = await call(
       'POST',
       '/admin/shows',
@@ -96,6 +111,12 @@ describe('secrets stay out of the logs', () => {
       401,
     );
     expect((await call('GET', '/admin/audit', undefined, asBuyer)).status).toBe(403);
+    await waitFor('the webhook delivered on its second attempt', async () => receiver.handled().length === 1);
+    expect(receiver.received.map((r) => [r.answer, r.signed])).toEqual([
+      [500, true],
+      [204, true],
+    ]);
+    await receiver.close();
 
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
@@ -103,6 +124,7 @@ describe('secrets stay out of the logs', () => {
     // The run did log at trace level: requests and the start-up are there.
     expect(output).toContain('FlashTix ready');
     expect(output).toMatch(/incoming request/);
+    expect(output).toContain('webhook delivery failed');
     for (const secret of [
       JWT_SECRET,
       ADMIN_PASSWORD,
@@ -110,6 +132,8 @@ describe('secrets stay out of the logs', () => {
       BUYER_PASSWORD,
       WRONG_PASSWORD,
       'sh0rt',
+      webhookSecret,
+      RECEIVER_TOKEN,
       adminToken,
       buyerToken,
       // A token's signature alone is enough to replay it.
