@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookEventType } from '../../src/notifications/notificationReactor.js';
 import { NOTIFICATIONS, notificationReactor } from '../../src/notifications/notificationReactor.js';
@@ -385,6 +386,16 @@ describe('webhooks', () => {
       ['order.placed', first.orderId],
     ]);
     expect(handledTypes(staying, second.orderId)).toEqual(['order.placed']);
+  });
+
+  it('shows receivers, in the README, the very signature check these tests run', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const example = await readFile(new URL('../../examples/webhookReceiver.ts', import.meta.url), 'utf8');
+    const start = readme.indexOf('/** True when `header`');
+    const check = readme.slice(start, readme.indexOf('\n};\n```', start) + 3);
+    expect(start).toBeGreaterThan(0);
+    expect(check).toMatch(/timingSafeEqual\(signature, expected\);\n};$/);
+    expect(example).toContain(check);
   });
 
   it('writes no delivery twice, and none of older events to a newer webhook, when the log is read again', async () => {
