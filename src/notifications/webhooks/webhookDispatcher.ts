@@ -45,6 +45,7 @@ const LONGEST_RETRY_MS = 3_600_000;
 /** A claim lasts the timeout and this much more: then a dispatcher that died is replaced. */
 const LEASE_MARGIN_MS = 5_000;
 const MAX_INT = 2 ** 31 - 1;
+const ERROR_PAUSE_MS = 1000;
 
 /** Why an attempt got no answer, in words that name no secret. */
 const describeFailure = (error: unknown, timeoutMs: number): string => {
@@ -100,7 +101,9 @@ export class WebhookDispatcher {
       try {
         claimed = await this.#claim(concurrency - onWire.size);
       } catch (error) {
+        // PostgreSQL away: say so once a second, not at every look.
         onError(error);
+        await pause(ERROR_PAUSE_MS, this.#stop.signal);
       }
       for (const delivery of claimed) {
         const sending = this.#deliver(delivery)
