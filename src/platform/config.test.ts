@@ -32,7 +32,7 @@ describe('loadConfig', () => {
       paymentSettleMs: 120_000,
       jwtTtlSeconds: 43_200,
       rateLimits: { perIp: 1200, ordersPerCustomer: 30, authPerIp: 30, streamsPerIp: 50, windowMs: 60_000 },
-      webhooks: { timeoutMs: 10_000, maxAttempts: 15 },
+      webhooks: { timeoutMs: 10_000, maxAttempts: 15, concurrency: 32 },
       corsOrigins: [],
       trustProxy: false,
     });
@@ -57,13 +57,14 @@ describe('loadConfig', () => {
       JWT_TTL_SECONDS: '600',
       WEBHOOK_TIMEOUT_MS: '2500',
       WEBHOOK_MAX_ATTEMPTS: '3',
+      WEBHOOK_CONCURRENCY: '4',
     });
     expect(config).toMatchObject({
       rateLimits: { perIp: 0, ordersPerCustomer: 5, authPerIp: 30, streamsPerIp: 50, windowMs: 10_000 },
       corsOrigins: ['https://a.example', 'https://b.example'],
       trustProxy: '10.0.0.0/8',
       jwtTtlSeconds: 600,
-      webhooks: { timeoutMs: 2500, maxAttempts: 3 },
+      webhooks: { timeoutMs: 2500, maxAttempts: 3, concurrency: 4 },
       port: 8080,
       host: '0.0.0.0',
       eventStore: 'esdb',

@@ -51,6 +51,7 @@ const envSchema = z
     RATE_LIMIT_STREAMS_PER_IP: optional(z.coerce.number().int().min(0)).default(50),
     WEBHOOK_TIMEOUT_MS: optional(z.coerce.number().int().min(100).max(60_000)).default(10_000),
     WEBHOOK_MAX_ATTEMPTS: optional(z.coerce.number().int().min(1).max(50)).default(15),
+    WEBHOOK_CONCURRENCY: optional(z.coerce.number().int().min(1).max(1000)).default(32),
     CORS_ORIGINS: optional(z.string()),
     TRUST_PROXY: optional(z.string()),
   })
@@ -107,6 +108,8 @@ export type Config = {
     timeoutMs: number;
     /** Attempts before a delivery is marked failed. */
     maxAttempts: number;
+    /** Deliveries each processor has on the wire at once. */
+    concurrency: number;
   };
   /** Browser origins allowed by CORS; empty: CORS off. */
   corsOrigins: string[];
@@ -159,7 +162,11 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
       streamsPerIp: e.RATE_LIMIT_STREAMS_PER_IP,
       windowMs: e.RATE_LIMIT_WINDOW_MS,
     },
-    webhooks: { timeoutMs: e.WEBHOOK_TIMEOUT_MS, maxAttempts: e.WEBHOOK_MAX_ATTEMPTS },
+    webhooks: {
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+    },
     corsOrigins: (e.CORS_ORIGINS ?? '')
       .split(',')
       .map((o) => o.trim())
