@@ -3,9 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createSigner } from 'fast-jwt';
+import { webhookEventTypes } from '../src/notifications/notificationReactor.js';
 import { type ChildServer, machineBusyMeter, startChildServer } from './childServer.js';
 import { type HttpAnswer, type HttpCall, sendLoad } from './httpLoad.js';
 import { percentile } from './percentile.js';
+import { startWebhookSink, type WebhookSink } from './webhookSink.js';
 
 export type SaleSettings = {
   databaseUrl: string;
@@ -15,6 +17,21 @@ export type SaleSettings = {
   connections: number;
   /** `one`: every role in one process (the default); `split`: api, projector and processor apart. */
   topology: 'one' | 'split';
+  /** Register a webhook for every order event, with a receiver in this process, before the sale. */
+  webhook?: boolean;
+};
+
+export type WebhookFigures = {
+  /** One event per order: its hold or its refusal. */
+  expected: number;
+  events: number;
+  requests: number;
+  badSignatures: number;
+  outOfOrder: number;
+  /** Distinct events a second, from the first delivery to the last. */
+  eventsPerSecond: number;
+  /** From the last 201 to the last delivery. */
+  drainSeconds: number;
 };
 
 export type BareFastifyFigures = {
@@ -60,6 +77,7 @@ export type SaleFigures = {
   /** With the roles split: CPU of the projector and the processor since they started. */
   backgroundCpuSeconds: (number | undefined)[];
   machineBusy: number | undefined;
+  webhook: WebhookFigures | undefined;
   bareFastify: BareFastifyFigures;
 };
 
@@ -161,6 +179,7 @@ const runSale = async (
     RATE_LIMIT_PER_IP: String(10 * attempts),
   };
   const background: ChildServer[] = [];
+  let sink: WebhookSink | undefined;
   if (settings.topology === 'split')
     for (const role of ['projector', 'processor'])
       background.push(
@@ -200,6 +219,16 @@ const runSale = async (
       return ((await response.json()) as Availability).ticketTypes[0];
     };
     while ((await availability())?.available !== capacity) await sleep(20);
+    if (settings.webhook) {
+      sink = await startWebhookSink();
+      const registered = await fetch(`${server.origin}/admin/webhooks`, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ url: sink.url, events: webhookEventTypes }),
+      });
+      if (registered.status !== 201) throw new Error(`registering the webhook: ${registered.status}`);
+      sink.setSecret(((await registered.json()) as { secret: string }).secret);
+    }
 
     // Tokens and bodies are made before the clock starts: the crowd arrives ready.
     const quantities = Array.from({ length: attempts }, () => (Math.random() < 0.5 ? 1 : 2));
@@ -256,6 +285,22 @@ const runSale = async (
       }
     }
     const final = (await availability())!;
+    let webhook: WebhookFigures | undefined;
+    if (sink) {
+      const expected = holds.length + Object.values(conflictCodes).reduce((a, b) => a + b, 0);
+      const drainDeadline = performance.now() + 300_000;
+      while (sink.figures().events < expected && performance.now() < drainDeadline) await sleep(50);
+      const got = sink.figures();
+      webhook = {
+        expected,
+        events: got.events,
+        requests: got.requests,
+        badSignatures: got.badSignatures,
+        outOfOrder: got.outOfOrder,
+        eventsPerSecond: got.events / (((got.lastAt ?? 0) - (got.firstAt ?? 0)) / 1000),
+        drainSeconds: ((got.lastAt ?? Number.NaN) - lastHoldAt) / 1000,
+      };
+    }
     const seatsHeld = holds.reduce((sum, h) => sum + h.seats, 0);
     const sellOutSeconds = (lastHoldAt - run.startedAt) / 1000;
     return {
@@ -284,8 +329,10 @@ const runSale = async (
       clientCpuSeconds: (clientCpuUsed.user + clientCpuUsed.system) / 1e6,
       backgroundCpuSeconds: backgroundCpu,
       machineBusy,
+      webhook,
     };
   } finally {
+    await sink?.close();
     await server.stop();
     for (const process of background) await process.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -301,4 +348,12 @@ const runSale = async (
 export const httpFlashSale = async (settings: SaleSettings): Promise<SaleFigures> => {
   const { calls, ...sale } = await runSale(settings);
   return { ...sale, bareFastify: await measureBareFastify(settings, calls) };
+};
+
+/** The same sale with a webhook subscribed to every order event; no bare fastify run. */
+export const httpFlashSaleWithWebhook = async (
+  settings: SaleSettings,
+): Promise<Omit<SaleFigures, 'bareFastify'>> => {
+  const { calls: _calls, ...sale } = await runSale({ ...settings, webhook: true });
+  return sale;
 };

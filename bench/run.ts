@@ -8,7 +8,12 @@ import { runMigrations } from '../src/platform/migrations.js';
 import { MemoryAvailabilityCache } from '../src/projections/availabilityCache/memoryAvailabilityCache.js';
 import { RedisAvailabilityCache } from '../src/projections/availabilityCache/redisAvailabilityCache.js';
 import { allMigrations } from '../src/runtime.js';
-import { httpFlashSale, type SaleFigures } from './httpFlashSale.js';
+import {
+  httpFlashSale,
+  httpFlashSaleWithWebhook,
+  type SaleFigures,
+  type SaleSettings,
+} from './httpFlashSale.js';
 import { type AppendFigures, orderAppends } from './orderAppends.js';
 import { measureRebuild, type RebuildFigures, writeLog } from './rebuildThroughput.js';
 import {
@@ -36,8 +41,10 @@ const OPTIMISTIC_SECONDS = Number(process.env.BENCH_OPTIMISTIC_SECONDS ?? 60);
 const REBUILD_ORDERS = Number(process.env.BENCH_REBUILD_ORDERS ?? 143_000);
 const HTTP_ATTEMPTS = Number(process.env.BENCH_HTTP_ATTEMPTS ?? 40_000);
 const HTTP_CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 256);
-/** Which parts run, e.g. `BENCH_PARTS=http`; all three by default. */
-const parts = new Set((process.env.BENCH_PARTS ?? 'strategies,http,rebuild').split(',').map((p) => p.trim()));
+/** Which parts run, e.g. `BENCH_PARTS=http,webhooks`; all four by default. */
+const parts = new Set(
+  (process.env.BENCH_PARTS ?? 'strategies,http,webhooks,rebuild').split(',').map((p) => p.trim()),
+);
 
 const withDatabase = async <T>(run: (url: string) => Promise<T>): Promise<T> => {
   const name = `flashtix_bench_${Date.now()}`;
@@ -69,6 +76,7 @@ type Figures = {
   strategies?: StrategyResult[];
   orderAppends?: AppendFigures[];
   httpSale?: SaleFigures;
+  httpSaleWithWebhook?: Omit<SaleFigures, 'bareFastify'>;
   rebuild?: RebuildFigures;
 };
 
@@ -144,6 +152,31 @@ const printHttpSale = (sale: SaleFigures) => {
   );
 };
 
+const printWebhookSale = (sale: Omit<SaleFigures, 'bareFastify'>, plain: SaleFigures | undefined) => {
+  const webhook = sale.webhook!;
+  console.log(`\nThe same sale with a webhook subscribed to every order event (receiver on loopback)\n`);
+  console.table([
+    {
+      server: 'flashtix start + webhook',
+      'holds/s': Math.round(sale.holdsPerSecond),
+      'p50 ms': sale.p50Ms.toFixed(1),
+      'p99 ms': sale.p99Ms.toFixed(1),
+      errors: sale.errors,
+      oversold: sale.oversold,
+      'holds/s × without': plain ? (sale.holdsPerSecond / plain.holdsPerSecond).toFixed(2) : '',
+      events: `${webhook.events} of ${webhook.expected}`,
+      'events/s': Math.round(webhook.eventsPerSecond),
+      'drain s': webhook.drainSeconds.toFixed(1),
+      duplicates: webhook.requests - webhook.events,
+      'bad signatures': webhook.badSignatures,
+      'out of order': webhook.outOfOrder,
+    },
+  ]);
+  console.log(
+    `CPU: flashtix ${sale.serverCpuSeconds?.toFixed(1) ?? '?'} s, crowd and receiver ${sale.clientCpuSeconds.toFixed(1)} s; projection lag p99 ${sale.projectionLagP99Ms.toFixed(0)} ms`,
+  );
+};
+
 const printRebuild = (rebuild: RebuildFigures) =>
   console.log(
     `\nRebuild: ${rebuild.events} events; read models ${Math.round(rebuild.readModelsEventsPerSecond)} events/s, availability cache (${process.env.REDIS_URL ? 'Redis' : 'in-process'}) ${Math.round(rebuild.cacheEventsPerSecond)} events/s`,
@@ -185,23 +218,28 @@ const strategiesAndRebuild = (figures: Figures) =>
     await pool.end();
   });
 
+const saleSettings = (databaseUrl: string): SaleSettings => ({
+  databaseUrl,
+  redisUrl: process.env.REDIS_URL,
+  capacity: CAPACITY,
+  attempts: HTTP_ATTEMPTS,
+  connections: HTTP_CONNECTIONS,
+  topology: process.env.BENCH_HTTP_TOPOLOGY === 'split' ? 'split' : 'one',
+});
+
 const main = async () => {
   const figures: Figures = {};
   if (parts.has('strategies') || parts.has('rebuild')) await strategiesAndRebuild(figures);
   if (parts.has('http'))
-    figures.httpSale = await withDatabase((databaseUrl) =>
-      httpFlashSale({
-        databaseUrl,
-        redisUrl: process.env.REDIS_URL,
-        capacity: CAPACITY,
-        attempts: HTTP_ATTEMPTS,
-        connections: HTTP_CONNECTIONS,
-        topology: process.env.BENCH_HTTP_TOPOLOGY === 'split' ? 'split' : 'one',
-      }),
+    figures.httpSale = await withDatabase((databaseUrl) => httpFlashSale(saleSettings(databaseUrl)));
+  if (parts.has('webhooks'))
+    figures.httpSaleWithWebhook = await withDatabase((databaseUrl) =>
+      httpFlashSaleWithWebhook(saleSettings(databaseUrl)),
     );
   if (figures.strategies) printStrategies(figures.strategies);
   if (figures.orderAppends) printOrderAppends(figures.orderAppends);
   if (figures.httpSale) printHttpSale(figures.httpSale);
+  if (figures.httpSaleWithWebhook) printWebhookSale(figures.httpSaleWithWebhook, figures.httpSale);
   if (figures.rebuild) printRebuild(figures.rebuild);
   const dir = path.join(import.meta.dirname, 'results');
   await mkdir(dir, { recursive: true });
