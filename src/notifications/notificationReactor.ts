@@ -110,13 +110,18 @@ export const notificationReactor = (): Projection => ({
     // In log order, so that the deliveries' serial keeps each order's events in order.
     if (webhookEvents.length > 0)
       await tx.query(
-        `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, order_id, body, created_at)
+        `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, order_id, body, created_at,
+                                         next_attempt_at)
          SELECT w.webhook_id, e.notification_id, e.kind, e.order_id,
                 jsonb_build_object(
                   'id', e.notification_id, 'type', e.kind, 'createdAt', e.created_at,
                   'data', jsonb_build_object('orderId', e.order_id, 'customerId', o.customer_id,
                                              'showId', o.show_id) || o.summary || e.details),
-                e.created_at::timestamptz
+                e.created_at::timestamptz,
+                -- Behind an earlier event of the order still on its way: due when that one is.
+                greatest(now(), (SELECT max(p.next_attempt_at) FROM webhook_deliveries p
+                                 WHERE p.webhook_id = w.webhook_id AND p.order_id = e.order_id
+                                   AND p.status = 'pending'))
          FROM jsonb_to_recordset($1::jsonb)
            AS e(seq int, notification_id uuid, order_id uuid, kind text, details jsonb, created_at text)
          JOIN notification_orders o USING (order_id)

@@ -70,7 +70,7 @@ export const notificationMigrations: Migration[] = [
       -- What is due, in the order it became due: a claim reads only these, not the delivered past.
       CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, delivery_id)
         WHERE status = 'pending';
-      CREATE INDEX webhook_deliveries_pending_by_order ON webhook_deliveries (webhook_id, order_id, delivery_id)
+      CREATE INDEX webhook_deliveries_pending_by_order ON webhook_deliveries (order_id, webhook_id, delivery_id)
         WHERE status = 'pending';
       CREATE INDEX webhook_deliveries_listed ON webhook_deliveries (webhook_id, created_at DESC, event_id DESC);
       -- Each attempt, from the moment it is claimed: one with no finish was cut short (its

@@ -59,6 +59,7 @@ const LONGEST_RETRY_MS = 3_600_000;
 const LEASE_MARGIN_MS = 5_000;
 const MAX_INT = 2 ** 31 - 1;
 const ERROR_PAUSE_MS = 1000;
+const STATISTICS_CHECK_MS = 1000;
 
 const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
@@ -111,13 +112,38 @@ export class WebhookDispatcher {
     await this.#agent.close();
   }
 
+  /**
+   * The queue can grow from nothing to tens of thousands of rows in the first seconds of a sale,
+   * while PostgreSQL's statistics, until autovacuum comes by (a minute or more), still say it is
+   * empty: its plans then sort every pending row at each claim (measured: 34 ms a claim instead
+   * of 2, and a fifth of the throughput). So the statistics are refreshed as soon as they are stale.
+   */
+  async #refreshStatistics(): Promise<void> {
+    const { rows } = await this.options.pool.query<{ stale: boolean }>(
+      `SELECT s.n_mod_since_analyze > greatest(1000, c.reltuples / 5) AS stale
+       FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+       WHERE s.relid = 'webhook_deliveries'::regclass`,
+    );
+    // The columns the plans look at: the bodies would cost most of the time and tell the planner nothing.
+    if (rows[0]?.stale)
+      await this.options.pool.query(
+        `ANALYZE webhook_deliveries (delivery_id, webhook_id, order_id, status, next_attempt_at),
+                 webhook_delivery_attempts (delivery_id, attempt)`,
+      );
+  }
+
   async #run(): Promise<void> {
     const concurrency = this.options.concurrency ?? 32;
+    let statisticsCheckedAt = 0;
     // Claims go in batches: while deliveries are on the wire, wait for a quarter of the slots.
     const batch = Math.ceil(concurrency / 4);
     const onWire = new Set<Promise<unknown>>();
     const onError = (error: unknown) => this.options.onError?.(error);
     while (!this.#stop.signal.aborted) {
+      if (Date.now() - statisticsCheckedAt > STATISTICS_CHECK_MS) {
+        statisticsCheckedAt = Date.now();
+        await this.#refreshStatistics().catch(onError);
+      }
       let claimed: Claimed[] = [];
       if (onWire.size === 0 || concurrency - onWire.size >= batch) {
         try {
@@ -144,15 +170,16 @@ export class WebhookDispatcher {
   async #claim(room: number): Promise<Claimed[]> {
     if (room <= 0) return [];
     const { rows } = await this.options.pool.query<Claimed>(
+      // The checks are subqueries, evaluated only for the rows the due index gives up to the limit.
       `WITH due AS (
          SELECT d.delivery_id FROM webhook_deliveries d
-         JOIN webhooks w ON w.webhook_id = d.webhook_id AND w.deleted_at IS NULL
          WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier
-                           WHERE earlier.webhook_id = d.webhook_id AND earlier.order_id = d.order_id
-                             AND earlier.status = 'pending' AND earlier.delivery_id < d.delivery_id)
+           AND (SELECT w.deleted_at IS NULL FROM webhooks w WHERE w.webhook_id = d.webhook_id)
+           AND NOT (SELECT EXISTS (SELECT 1 FROM webhook_deliveries earlier
+                                   WHERE earlier.order_id = d.order_id AND earlier.webhook_id = d.webhook_id
+                                     AND earlier.status = 'pending' AND earlier.delivery_id < d.delivery_id))
          ORDER BY d.next_attempt_at, d.delivery_id LIMIT $1
-         FOR UPDATE OF d SKIP LOCKED
+         FOR UPDATE SKIP LOCKED
        ), claimed AS (
          UPDATE webhook_deliveries d
          SET attempts = d.attempts + 1, next_attempt_at = now() + $2 * interval '1 millisecond'
@@ -238,16 +265,26 @@ export class WebhookDispatcher {
        ), attempt AS (
          UPDATE webhook_delivery_attempts a SET finished_at = now(), status_code = o.status_code, error = o.error
          FROM outcome o WHERE a.delivery_id = o.delivery_id AND a.attempt = o.attempt
+       ), settled AS (
+         UPDATE webhook_deliveries d SET
+           status = CASE WHEN o.error IS NULL THEN 'delivered' WHEN d.attempts >= o.max_attempts THEN 'failed'
+                         ELSE 'pending' END,
+           next_attempt_at = CASE WHEN o.error IS NULL OR d.attempts >= o.max_attempts THEN d.next_attempt_at
+                                  ELSE now() + o.retry_ms * interval '1 millisecond' END,
+           finished_at = CASE WHEN o.error IS NULL OR d.attempts >= o.max_attempts THEN now() END
+         FROM outcome o
+         WHERE d.delivery_id = o.delivery_id AND d.status = 'pending' AND (o.error IS NULL OR d.attempts = o.attempt)
+         RETURNING d.delivery_id, d.webhook_id, d.order_id, d.status, d.next_attempt_at
+       ), followers AS (
+         -- The order's later events wait for this one: they are due when it is next, so that a
+         -- claim does not walk past them again and again while it backs off.
+         UPDATE webhook_deliveries f
+         SET next_attempt_at = CASE WHEN s.status = 'pending' THEN s.next_attempt_at ELSE now() END
+         FROM settled s
+         WHERE f.order_id = s.order_id AND f.webhook_id = s.webhook_id AND f.status = 'pending'
+           AND f.delivery_id > s.delivery_id
        )
-       UPDATE webhook_deliveries d SET
-         status = CASE WHEN o.error IS NULL THEN 'delivered' WHEN d.attempts >= o.max_attempts THEN 'failed'
-                       ELSE 'pending' END,
-         next_attempt_at = CASE WHEN o.error IS NULL OR d.attempts >= o.max_attempts THEN d.next_attempt_at
-                                ELSE now() + o.retry_ms * interval '1 millisecond' END,
-         finished_at = CASE WHEN o.error IS NULL OR d.attempts >= o.max_attempts THEN now() END
-       FROM outcome o
-       WHERE d.delivery_id = o.delivery_id AND d.status = 'pending' AND (o.error IS NULL OR d.attempts = o.attempt)
-       RETURNING d.delivery_id, d.status`,
+       SELECT delivery_id, status FROM settled`,
       [JSON.stringify(outcomes)],
     );
     const statusOf = new Map(rows.map((r) => [r.delivery_id, r.status]));
