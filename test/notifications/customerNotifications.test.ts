@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NOTIFICATIONS, notificationReactor } from '../../src/notifications/notificationReactor.js';
-import { writeCheckpoint } from '../../src/projections/checkpoints.js';
-import { ProjectionRunner } from '../../src/projections/projectionRunner.js';
-import { projectionStatus } from '../../src/projections/projectionStatus.js';
+import { describe, expect, it } from 'vitest';
 import type { OrderBody } from '../support/apiClient.js';
 import { useApiStack } from '../support/apiStack.js';
+import { useNotificationReactor } from '../support/notificationReactorFixture.js';
 import { waitFor } from '../support/waitFor.js';
 
 type Listed = {
@@ -15,19 +12,7 @@ type Listed = {
 
 describe('customer notifications', () => {
   const f = useApiStack();
-  let reactor: ProjectionRunner;
-  const startReactor = () => {
-    reactor = new ProjectionRunner({
-      pool: f.stack.pool,
-      store: f.stack.subject.store,
-      projection: notificationReactor(),
-      retryMs: 50,
-      onError: (error) => console.error(error),
-    });
-    reactor.start();
-  };
-  beforeAll(startReactor);
-  afterAll(() => reactor.stop());
+  const reactor = useNotificationReactor(f);
 
   const list = async (token: string, query = '') => {
     const response = await f.stack.api.inject({
@@ -128,15 +113,7 @@ describe('customer notifications', () => {
     expect(before.n).toBeGreaterThanOrEqual(5);
     expect(before.distinct_orders).toBe(before.n);
 
-    // As after a crash that lost the checkpoint: every event comes again.
-    await reactor.stop();
-    await writeCheckpoint(f.stack.pool, NOTIFICATIONS, 'start');
-    startReactor();
-    await waitFor(
-      'the reactor to read the whole log again',
-      async () =>
-        (await projectionStatus(f.stack.pool, f.stack.subject.store, NOTIFICATIONS)).eventsBehind === 0,
-    );
+    await reactor.readTheLogAgain();
     expect(await countByEvent()).toEqual(before);
   });
 });

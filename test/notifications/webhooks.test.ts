@@ -2,14 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookEventType } from '../../src/notifications/notificationReactor.js';
-import { NOTIFICATIONS, notificationReactor } from '../../src/notifications/notificationReactor.js';
 import type { WebhookDelivery } from '../../src/notifications/webhooks/webhookDeliveries.js';
 import { WebhookDispatcher } from '../../src/notifications/webhooks/webhookDispatcher.js';
-import { writeCheckpoint } from '../../src/projections/checkpoints.js';
-import { ProjectionRunner } from '../../src/projections/projectionRunner.js';
-import { projectionStatus } from '../../src/projections/projectionStatus.js';
 import type { OrderBody } from '../support/apiClient.js';
 import { useApiStack } from '../support/apiStack.js';
+import { useNotificationReactor } from '../support/notificationReactorFixture.js';
 import { waitFor } from '../support/waitFor.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver.js';
 
@@ -23,20 +20,9 @@ const ALL_EVENTS: WebhookEventType[] = [
 
 describe('webhooks', () => {
   const f = useApiStack();
-  let reactor: ProjectionRunner;
+  const reactor = useNotificationReactor(f);
   let dispatcher: WebhookDispatcher;
-  const startReactor = () => {
-    reactor = new ProjectionRunner({
-      pool: f.stack.pool,
-      store: f.stack.subject.store,
-      projection: notificationReactor(),
-      retryMs: 50,
-      onError: (error) => console.error(error),
-    });
-    reactor.start();
-  };
   beforeAll(() => {
-    startReactor();
     // Quick retries and a low limit, so that a whole retry schedule fits in a test.
     dispatcher = new WebhookDispatcher({
       pool: f.stack.pool,
@@ -48,10 +34,7 @@ describe('webhooks', () => {
     });
     dispatcher.start();
   });
-  afterAll(async () => {
-    await dispatcher.stop();
-    await reactor.stop();
-  });
+  afterAll(() => dispatcher.stop());
 
   const receivers: WebhookReceiver[] = [];
   const registered: string[] = [];
@@ -412,15 +395,7 @@ describe('webhooks', () => {
     const late = await receiver();
     const { webhookId } = await register(late);
 
-    // As after a crash that lost the checkpoint: every event comes again.
-    await reactor.stop();
-    await writeCheckpoint(f.stack.pool, NOTIFICATIONS, 'start');
-    startReactor();
-    await waitFor(
-      'the reactor to read the whole log again',
-      async () =>
-        (await projectionStatus(f.stack.pool, f.stack.subject.store, NOTIFICATIONS)).eventsBehind === 0,
-    );
+    await reactor.readTheLogAgain();
     expect(await counts()).toEqual(before);
     expect(await deliveries(webhookId)).toEqual([]);
   });
