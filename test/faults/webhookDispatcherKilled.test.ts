@@ -104,15 +104,17 @@ describe('a webhook dispatcher killed mid-delivery', () => {
         ['order.confirmed', orderId],
       ]);
 
-      const log = await callJson(
-        origin,
-        'GET',
-        `/admin/webhooks/${webhook.body.webhookId as string}/deliveries`,
-        {
-          headers: admin,
-        },
+      const log = async () =>
+        (
+          await callJson(origin, 'GET', `/admin/webhooks/${webhook.body.webhookId as string}/deliveries`, {
+            headers: admin,
+          })
+        ).body.items as WebhookDelivery[];
+      // The receiver answered before the dispatcher wrote down what it answered.
+      await waitFor('both deliveries marked delivered', async () =>
+        (await log()).every((d) => d.status === 'delivered'),
       );
-      const placed = (log.body.items as WebhookDelivery[]).find((d) => d.eventType === 'order.placed');
+      const placed = (await log()).find((d) => d.eventType === 'order.placed');
       expect(placed).toMatchObject({ status: 'delivered', eventId: lost!.event.id });
       expect(placed!.attempts.map((a) => [a.attempt, a.finishedAt === null, a.statusCode])).toEqual([
         [1, true, null],

@@ -262,6 +262,10 @@ describe('webhooks', () => {
     expect(new Set(placed.map((r) => r.rawBody)).size).toBe(1);
     expect(placed.every((r) => r.signed)).toBe(true);
 
+    // The receiver answered before the dispatcher wrote down what it answered.
+    await waitFor('both deliveries marked delivered', async () =>
+      (await deliveries(webhookId)).every((d) => d.status === 'delivered'),
+    );
     const log = await deliveries(webhookId);
     expect(log.map((d) => [d.eventType, d.status, d.attempts.map((a) => a.statusCode)])).toEqual([
       ['order.confirmed', 'delivered', [500, 500, 200]],
