@@ -118,7 +118,8 @@ export const notificationReactor = (): Projection => ({
                   'data', jsonb_build_object('orderId', e.order_id, 'customerId', o.customer_id,
                                              'showId', o.show_id) || o.summary || e.details),
                 e.created_at::timestamptz,
-                -- Behind an earlier event of the order still on its way: due when that one is.
+                -- Behind an earlier event of the order still on its way: due when that one is next
+                -- (a due time, never a lease: one on the wire holds nothing back once it lands).
                 greatest(now(), (SELECT max(p.next_attempt_at) FROM webhook_deliveries p
                                  WHERE p.webhook_id = w.webhook_id AND p.order_id = e.order_id
                                    AND p.status = 'pending'))

@@ -61,12 +61,17 @@ export const notificationMigrations: Migration[] = [
         order_id uuid NOT NULL,
         body jsonb NOT NULL,
         created_at timestamptz NOT NULL,
-        status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+        status text NOT NULL DEFAULT 'pending'
+          CHECK (status IN ('pending', 'delivered', 'failed', 'cancelled')),
         attempts integer NOT NULL DEFAULT 0,
         next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        -- While an attempt is on the wire: no other dispatcher takes it before then.
+        leased_until timestamptz,
         finished_at timestamptz,
         UNIQUE (webhook_id, event_id)
       );
+      -- Statistics on the bodies would cost most of each ANALYZE and tell the planner nothing.
+      ALTER TABLE webhook_deliveries ALTER COLUMN body SET STATISTICS 0;
       -- What is due, in the order it became due: a claim reads only these, not the delivered past.
       CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, delivery_id)
         WHERE status = 'pending';

@@ -280,16 +280,19 @@ describe('webhooks', () => {
     expect(log[1]!.event).toEqual(JSON.parse(placed[0]!.rawBody));
   });
 
-  it('marks a delivery failed after the last attempt, whether the receiver errs or says nothing', async () => {
+  it('marks a delivery failed after the last attempt, whether the receiver errs, says nothing or dawdles', async () => {
     const failing = await receiver(() => 503);
     const silent = await receiver(() => 'none');
+    // Headers at once and a byte every 100 ms: only a deadline on the whole attempt ends it.
+    const slow = await receiver(() => 'trickle');
     const erring = await register(failing, ['order.placed']);
     const hanging = await register(silent, ['order.placed']);
+    const dawdling = await register(slow, ['order.placed']);
     const show = await f.client.createShow(f.adminToken, [{ capacity: 5 }]);
     const buyer = await f.client.register();
     await place(buyer.token, show);
 
-    for (const { webhookId } of [erring, hanging])
+    for (const { webhookId } of [erring, hanging, dawdling])
       await waitFor(
         'the delivery to fail',
         async () => (await deliveries(webhookId))[0]?.status === 'failed',
@@ -301,15 +304,45 @@ describe('webhooks', () => {
       [503, 'answered 503'],
     ]);
     expect(gaveUp).toMatchObject({ nextAttemptAt: null, finishedAt: expect.any(String) });
-    const [timedOut] = await deliveries(hanging.webhookId);
-    expect(timedOut!.attempts.map((a) => [a.statusCode, a.error])).toEqual([
-      [null, 'no answer within 500 ms'],
-      [null, 'no answer within 500 ms'],
-      [null, 'no answer within 500 ms'],
-    ]);
+    for (const { webhookId } of [hanging, dawdling]) {
+      const [timedOut] = await deliveries(webhookId);
+      expect(timedOut!.attempts.map((a) => [a.statusCode, a.error])).toEqual([
+        [null, 'no answer within 500 ms'],
+        [null, 'no answer within 500 ms'],
+        [null, 'no answer within 500 ms'],
+      ]);
+    }
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(failing.received).toHaveLength(3);
     expect(silent.received).toHaveLength(3);
+    expect(slow.received).toHaveLength(3);
+  });
+
+  it('cancels what a removed webhook had pending, even a delivery on the wire', async () => {
+    const silent = await receiver(() => 'none');
+    const { webhookId } = await register(silent, ['order.placed']);
+    const show = await f.client.createShow(f.adminToken, [{ capacity: 5 }]);
+    const buyer = await f.client.register();
+    await place(buyer.token, show);
+    await waitFor('the first attempt on the wire', async () => silent.received.length === 1);
+
+    expect((await remove(webhookId)).statusCode).toBe(204);
+    registered.splice(registered.indexOf(webhookId), 1);
+    const delivery = async () =>
+      (
+        await f.stack.pool.query<{ status: string; finished: boolean }>(
+          `SELECT d.status, bool_and(a.finished_at IS NOT NULL) AS finished
+           FROM webhook_deliveries d JOIN webhook_delivery_attempts a USING (delivery_id)
+           WHERE d.webhook_id = $1 GROUP BY d.status`,
+          [webhookId],
+        )
+      ).rows;
+    expect((await delivery())[0]?.status).toBe('cancelled');
+    // The attempt on the wire times out and is written down; the delivery stays cancelled.
+    await waitFor('the attempt on the wire to end', async () => (await delivery())[0]?.finished === true);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await delivery()).toEqual([{ status: 'cancelled', finished: true }]);
+    expect(silent.received).toHaveLength(1);
   });
 
   it('shares the deliveries between dispatchers: none sent twice, each order in order', async () => {

@@ -8,15 +8,15 @@ export type ReceivedDelivery = {
   event: FlashTixEvent;
   /** Whether X-FlashTix-Signature signs this body under the receiver's secret. */
   signed: boolean;
-  /** What the receiver answered: a status, or no answer at all. */
-  answer: number | 'none';
+  /** What the receiver answered: a status, no answer at all, or a 200 whose body takes 1.5 s. */
+  answer: number | 'none' | 'trickle';
   /** When the request came and when it was answered (performance.now()). */
   arrivedAt: number;
   answeredAt?: number;
 };
 
 /** How to answer the `index`th request (from 0) carrying this event. */
-export type Answer = (event: FlashTixEvent, index: number) => number | 'none';
+export type Answer = (event: FlashTixEvent, index: number) => ReceivedDelivery['answer'];
 
 export type WebhookReceiver = {
   url: string;
@@ -59,7 +59,16 @@ export const startWebhookReceiver = async (
       };
       received.push(delivery);
       if (status === 'none') unanswered.add(response);
-      else
+      else if (status === 'trickle') {
+        unanswered.add(response);
+        response.writeHead(200);
+        const drip = setInterval(() => response.write('.'), 100);
+        setTimeout(() => {
+          clearInterval(drip);
+          response.end();
+        }, 1500);
+        response.on('close', () => clearInterval(drip));
+      } else
         setTimeout(() => {
           delivery.answeredAt = performance.now();
           response.writeHead(status).end();
@@ -74,7 +83,7 @@ export const startWebhookReceiver = async (
     handled: () => {
       const seen = new Set<string>();
       return received
-        .filter((r) => r.answer !== 'none' && r.answer < 300)
+        .filter((r) => typeof r.answer === 'number' && r.answer < 300)
         .map((r) => r.event)
         .filter((event) => !seen.has(event.id) && Boolean(seen.add(event.id)));
     },

@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { decodeCursor, type Page, pageOf } from '../../projections/pageCursor.js';
 import type { WebhookEventType } from '../notificationReactor.js';
 
-export const deliveryStatuses = ['pending', 'delivered', 'failed'] as const;
+/** `cancelled`: its webhook was removed before it went. */
+export const deliveryStatuses = ['pending', 'delivered', 'failed', 'cancelled'] as const;
 export type DeliveryStatus = (typeof deliveryStatuses)[number];
 
 export type DeliveryAttempt = {
@@ -22,7 +23,7 @@ export type WebhookDelivery = {
   /** What was sent, byte for byte the same on every attempt. */
   event: Record<string, unknown>;
   createdAt: string;
-  /** When the next attempt is due; null once delivered or failed. */
+  /** When the next attempt is due; null once delivered, failed or cancelled. */
   nextAttemptAt: string | null;
   finishedAt: string | null;
   attempts: DeliveryAttempt[];

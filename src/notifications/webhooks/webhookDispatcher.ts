@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import type pg from 'pg';
 import { Agent, request } from 'undici';
 import { BatchedWrites } from '../../platform/batchedWrites.js';
@@ -61,17 +60,15 @@ const MAX_INT = 2 ** 31 - 1;
 const ERROR_PAUSE_MS = 1000;
 const STATISTICS_CHECK_MS = 1000;
 
-const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-
-/** Why an attempt got no answer, in words that name no secret. */
-const describeFailure = (error: unknown, timeoutMs: number): string => {
+/** Why an attempt got no answer, in words that name no secret (undici's errors name no URL). */
+const describeFailure = (error: unknown): string => {
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && TIMEOUTS.has(code)) return `no answer within ${timeoutMs} ms`;
-  if (code === 'UND_ERR_ABORTED' || (error instanceof Error && error.name === 'AbortError'))
-    return 'cut short: the dispatcher stopped';
   if (typeof code === 'string') return `could not deliver: ${code}`;
   return error instanceof Error ? error.message : String(error);
 };
+
+/** How an attempt ended early: its deadline passed, or the dispatcher stopped. */
+type CutShort = 'deadline' | 'stopped';
 
 /**
  * Delivers webhook events at least once, in order per order and endpoint. A delivery is claimed
@@ -90,6 +87,9 @@ export class WebhookDispatcher {
   readonly #outcomes = new BatchedWrites((outcomes: AttemptOutcome[]) => this.#recordOutcomes(outcomes));
 
   readonly #agent: Agent;
+  /** The requests on the wire, to cut short when the dispatcher stops. */
+  readonly #attemptsOnWire = new Set<AbortController>();
+  #refreshingStatistics = false;
 
   constructor(private readonly options: WebhookDispatcherOptions) {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
@@ -97,8 +97,6 @@ export class WebhookDispatcher {
     this.#retryBaseMs = options.retryBaseMs ?? 1000;
     // Keep-alive connections, as many per endpoint as deliveries may be on the wire.
     this.#agent = new Agent({ connections: options.concurrency ?? 32, connectTimeout: this.#timeoutMs });
-    // Every request on the wire listens to the stop signal.
-    setMaxListeners(0, this.#stop.signal);
   }
 
   start(): void {
@@ -108,6 +106,7 @@ export class WebhookDispatcher {
   /** Stops claiming, cuts short what is on the wire (each is tried again later) and waits for it. */
   async stop(): Promise<void> {
     this.#stop.abort();
+    for (const attempt of this.#attemptsOnWire) attempt.abort('stopped' satisfies CutShort);
     await this.#running;
     await this.#agent.close();
   }
@@ -124,12 +123,23 @@ export class WebhookDispatcher {
        FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
        WHERE s.relid = 'webhook_deliveries'::regclass`,
     );
-    // The columns the plans look at: the bodies would cost most of the time and tell the planner nothing.
-    if (rows[0]?.stale)
-      await this.options.pool.query(
-        `ANALYZE webhook_deliveries (delivery_id, webhook_id, order_id, status, next_attempt_at),
-                 webhook_delivery_attempts (delivery_id, attempt)`,
+    if (!rows[0]?.stale) return;
+    const client = await this.options.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // One processor at a time: the others would queue on the table's lock for the same work.
+      const { rows: lock } = await client.query<{ locked: boolean }>(
+        `SELECT pg_try_advisory_xact_lock(hashtextextended('webhook_deliveries statistics', 0)) AS locked`,
       );
+      // Whole tables (the bodies have no statistics): only that resets the count of changes.
+      if (lock[0]?.locked) await client.query('ANALYZE webhook_deliveries, webhook_delivery_attempts');
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async #run(): Promise<void> {
@@ -140,9 +150,15 @@ export class WebhookDispatcher {
     const onWire = new Set<Promise<unknown>>();
     const onError = (error: unknown) => this.options.onError?.(error);
     while (!this.#stop.signal.aborted) {
-      if (Date.now() - statisticsCheckedAt > STATISTICS_CHECK_MS) {
+      // Beside the claims, not in their way.
+      if (!this.#refreshingStatistics && Date.now() - statisticsCheckedAt > STATISTICS_CHECK_MS) {
         statisticsCheckedAt = Date.now();
-        await this.#refreshStatistics().catch(onError);
+        this.#refreshingStatistics = true;
+        void this.#refreshStatistics()
+          .catch(onError)
+          .finally(() => {
+            this.#refreshingStatistics = false;
+          });
       }
       let claimed: Claimed[] = [];
       if (onWire.size === 0 || concurrency - onWire.size >= batch) {
@@ -171,10 +187,14 @@ export class WebhookDispatcher {
     if (room <= 0) return [];
     const { rows } = await this.options.pool.query<Claimed>(
       // The checks are subqueries, evaluated only for the rows the due index gives up to the limit.
+      // Deliveries of a removed webhook are cancelled as they come up (removal cancels what it
+      // sees; a reactor batch written meanwhile may add a few).
       `WITH due AS (
-         SELECT d.delivery_id FROM webhook_deliveries d
+         SELECT d.delivery_id,
+                (SELECT w.deleted_at IS NOT NULL FROM webhooks w WHERE w.webhook_id = d.webhook_id) AS removed
+         FROM webhook_deliveries d
          WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-           AND (SELECT w.deleted_at IS NULL FROM webhooks w WHERE w.webhook_id = d.webhook_id)
+           AND (d.leased_until IS NULL OR d.leased_until <= now())
            AND NOT (SELECT EXISTS (SELECT 1 FROM webhook_deliveries earlier
                                    WHERE earlier.order_id = d.order_id AND earlier.webhook_id = d.webhook_id
                                      AND earlier.status = 'pending' AND earlier.delivery_id < d.delivery_id))
@@ -182,9 +202,12 @@ export class WebhookDispatcher {
          FOR UPDATE SKIP LOCKED
        ), claimed AS (
          UPDATE webhook_deliveries d
-         SET attempts = d.attempts + 1, next_attempt_at = now() + $2 * interval '1 millisecond'
-         FROM due WHERE d.delivery_id = due.delivery_id
+         SET attempts = d.attempts + 1, leased_until = now() + $2 * interval '1 millisecond'
+         FROM due WHERE d.delivery_id = due.delivery_id AND NOT due.removed
          RETURNING d.delivery_id, d.webhook_id, d.event_id, d.event_type, d.body, d.attempts
+       ), cancelled AS (
+         UPDATE webhook_deliveries d SET status = 'cancelled', finished_at = now()
+         FROM due WHERE d.delivery_id = due.delivery_id AND due.removed
        ), logged AS (
          INSERT INTO webhook_delivery_attempts (delivery_id, attempt, started_at)
          SELECT delivery_id, attempts, now() FROM claimed
@@ -197,9 +220,7 @@ export class WebhookDispatcher {
   }
 
   async #deliver(delivery: Claimed): Promise<WebhookAttemptResult> {
-    const { statusCode, error } = await this.#send(delivery);
-    // An attempt cut short by a shutdown is due again at once and is never the last one.
-    const cutShort = error !== null && this.#stop.signal.aborted;
+    const { statusCode, error, cutShort } = await this.#send(delivery);
     const outcome: AttemptOutcome = {
       delivery_id: delivery.delivery_id,
       attempt: delivery.attempts,
@@ -223,9 +244,18 @@ export class WebhookDispatcher {
     return result;
   }
 
-  async #send(delivery: Claimed): Promise<{ statusCode: number | null; error: string | null }> {
+  /**
+   * One attempt, within one deadline from the first byte to the answer's end: the lease counts on
+   * it. `cutShort`: stopped by a shutdown, to be tried again at once, and never the last attempt.
+   */
+  async #send(
+    delivery: Claimed,
+  ): Promise<{ statusCode: number | null; error: string | null; cutShort: boolean }> {
     // The same bytes on every attempt; only the signature's timestamp is new.
     const body = JSON.stringify(delivery.body);
+    const attempt = new AbortController();
+    const deadline = setTimeout(() => attempt.abort('deadline' satisfies CutShort), this.#timeoutMs);
+    this.#attemptsOnWire.add(attempt);
     try {
       // undici's request, not fetch: a third of the CPU per delivery, which counts in a sell-out.
       // It follows no redirect: the registered URL is the one that gets the data.
@@ -241,15 +271,27 @@ export class WebhookDispatcher {
           'x-flashtix-delivery-attempt': String(delivery.attempts),
         },
         body,
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
-        signal: this.#stop.signal,
+        signal: attempt.signal,
       });
       await response.body.dump();
+      // dump() ends quietly when the deadline cuts the body short: that answer never finished.
+      attempt.signal.throwIfAborted();
       const ok = response.statusCode >= 200 && response.statusCode < 300;
-      return { statusCode: response.statusCode, error: ok ? null : `answered ${response.statusCode}` };
+      return {
+        statusCode: response.statusCode,
+        error: ok ? null : `answered ${response.statusCode}`,
+        cutShort: false,
+      };
     } catch (failure) {
-      return { statusCode: null, error: describeFailure(failure, this.#timeoutMs) };
+      const reason: unknown = attempt.signal.aborted ? attempt.signal.reason : undefined;
+      if (reason === 'deadline')
+        return { statusCode: null, error: `no answer within ${this.#timeoutMs} ms`, cutShort: false };
+      if (reason === 'stopped')
+        return { statusCode: null, error: 'cut short: the dispatcher stopped', cutShort: true };
+      return { statusCode: null, error: describeFailure(failure), cutShort: false };
+    } finally {
+      clearTimeout(deadline);
+      this.#attemptsOnWire.delete(attempt);
     }
   }
 
@@ -271,7 +313,8 @@ export class WebhookDispatcher {
                          ELSE 'pending' END,
            next_attempt_at = CASE WHEN o.error IS NULL OR d.attempts >= o.max_attempts THEN d.next_attempt_at
                                   ELSE now() + o.retry_ms * interval '1 millisecond' END,
-           finished_at = CASE WHEN o.error IS NULL OR d.attempts >= o.max_attempts THEN now() END
+           finished_at = CASE WHEN o.error IS NULL OR d.attempts >= o.max_attempts THEN now() END,
+           leased_until = NULL
          FROM outcome o
          WHERE d.delivery_id = o.delivery_id AND d.status = 'pending' AND (o.error IS NULL OR d.attempts = o.attempt)
          RETURNING d.delivery_id, d.webhook_id, d.order_id, d.status, d.next_attempt_at

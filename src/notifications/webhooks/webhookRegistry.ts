@@ -57,11 +57,29 @@ export const webhookExists = async (db: pg.Pool, webhookId: string): Promise<boo
 
 /**
  * Removes a webhook: nothing more is written or sent to it (a delivery already on the wire may
- * still arrive). Its delivery log is kept. False when there was no such webhook.
+ * still arrive), and what it had pending is cancelled, so that no claim walks past it again. Its
+ * delivery log is kept. False when there was no such webhook.
  */
-export const removeWebhook = async (db: pg.Pool, webhookId: string): Promise<boolean> =>
-  (
-    await db.query('UPDATE webhooks SET deleted_at = now() WHERE webhook_id = $1 AND deleted_at IS NULL', [
-      webhookId,
-    ])
-  ).rowCount === 1;
+export const removeWebhook = async (db: pg.Pool, webhookId: string): Promise<boolean> => {
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    // A reactor batch still being written may add a few more: the claims cancel those.
+    const removed = await client.query(
+      'UPDATE webhooks SET deleted_at = now() WHERE webhook_id = $1 AND deleted_at IS NULL',
+      [webhookId],
+    );
+    await client.query(
+      `UPDATE webhook_deliveries SET status = 'cancelled', finished_at = now()
+       WHERE webhook_id = $1 AND status = 'pending'`,
+      [webhookId],
+    );
+    await client.query('COMMIT');
+    return removed.rowCount === 1;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+};
