@@ -16,3 +16,27 @@ export const createPostgresPool = (
   pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 };
+
+/** Runs `work` in a transaction on one connection: committed if it returns, rolled back if it throws. */
+export const inTransaction = async <T>(
+  pool: pg.Pool,
+  work: (tx: pg.PoolClient) => Promise<T>,
+): Promise<T> => {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    try {
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw error;
+    }
+  } finally {
+    client.release(broken);
+  }
+};

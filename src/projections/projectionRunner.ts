@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { AllFrom, EventStore, RecordedEvent } from '../eventstore/eventStore.js';
 import { runAsSingleInstance } from '../platform/advisoryLocks.js';
+import { inTransaction } from '../platform/postgres.js';
 import { batches } from './batches.js';
 import {
   CheckpointMovedError,
@@ -106,28 +107,4 @@ export const applyBatch = async (
     await projection.apply(tx, events);
     await writeCheckpoint(tx, projection.name, last.position);
   });
-};
-
-/** Runs `work` in a transaction on one connection: committed if it returns, rolled back if it throws. */
-export const inTransaction = async <T>(
-  pool: pg.Pool,
-  work: (tx: pg.PoolClient) => Promise<T>,
-): Promise<T> => {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    try {
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      throw error;
-    }
-  } finally {
-    client.release(broken);
-  }
 };

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { AllFrom, EventStore, RecordedEvent } from '../eventstore/eventStore.js';
 import { withSessionLockIfFree } from '../platform/advisoryLocks.js';
+import { inTransaction } from '../platform/postgres.js';
 import type { AvailabilityCache } from './availabilityCache/availabilityCache.js';
 import {
   AVAILABILITY_CACHE,
@@ -14,7 +15,6 @@ import {
   writeCheckpoint,
 } from './checkpoints.js';
 import type { Projection } from './projection.js';
-import { inTransaction } from './projectionRunner.js';
 import { READ_MODEL_SCHEMA, readModelTablesSql } from './readModelSchema.js';
 import {
   independentReadModelParts,

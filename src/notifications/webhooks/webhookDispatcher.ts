@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { Agent, request } from 'undici';
 import { BatchedWrites } from '../../platform/batchedWrites.js';
 import { pause } from '../../platform/pause.js';
+import { inTransaction } from '../../platform/postgres.js';
 import type { WebhookEventType } from '../notificationReactor.js';
 import { SIGNATURE_HEADER, signWebhookBody } from './webhookSignature.js';
 
@@ -124,22 +125,14 @@ export class WebhookDispatcher {
        WHERE s.relid = 'webhook_deliveries'::regclass`,
     );
     if (!rows[0]?.stale) return;
-    const client = await this.options.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.options.pool, async (tx) => {
       // One processor at a time: the others would queue on the table's lock for the same work.
-      const { rows: lock } = await client.query<{ locked: boolean }>(
+      const { rows: lock } = await tx.query<{ locked: boolean }>(
         `SELECT pg_try_advisory_xact_lock(hashtextextended('webhook_deliveries statistics', 0)) AS locked`,
       );
       // Whole tables (the bodies have no statistics): only that resets the count of changes.
-      if (lock[0]?.locked) await client.query('ANALYZE webhook_deliveries, webhook_delivery_attempts');
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      if (lock[0]?.locked) await tx.query('ANALYZE webhook_deliveries, webhook_delivery_attempts');
+    });
   }
 
   async #run(): Promise<void> {

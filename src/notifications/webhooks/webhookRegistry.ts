@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { inTransaction } from '../../platform/postgres.js';
 import { decodeCursor, type Page, pageOf } from '../../projections/pageCursor.js';
 import type { WebhookEventType } from '../notificationReactor.js';
 import { newWebhookSecret } from './webhookSignature.js';
@@ -60,26 +61,17 @@ export const webhookExists = async (db: pg.Pool, webhookId: string): Promise<boo
  * still arrive), and what it had pending is cancelled, so that no claim walks past it again. Its
  * delivery log is kept. False when there was no such webhook.
  */
-export const removeWebhook = async (db: pg.Pool, webhookId: string): Promise<boolean> => {
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
-    // A reactor batch still being written may add a few more: the claims cancel those.
-    const removed = await client.query(
+export const removeWebhook = (db: pg.Pool, webhookId: string): Promise<boolean> =>
+  inTransaction(db, async (tx) => {
+    const removed = await tx.query(
       'UPDATE webhooks SET deleted_at = now() WHERE webhook_id = $1 AND deleted_at IS NULL',
       [webhookId],
     );
-    await client.query(
+    // A reactor batch still being written may add a few more: the claims cancel those.
+    await tx.query(
       `UPDATE webhook_deliveries SET status = 'cancelled', finished_at = now()
        WHERE webhook_id = $1 AND status = 'pending'`,
       [webhookId],
     );
-    await client.query('COMMIT');
     return removed.rowCount === 1;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-};
+  });
