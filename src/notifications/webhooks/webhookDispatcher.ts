@@ -90,7 +90,8 @@ export class WebhookDispatcher {
   readonly #agent: Agent;
   /** The requests on the wire, to cut short when the dispatcher stops. */
   readonly #attemptsOnWire = new Set<AbortController>();
-  #refreshingStatistics = false;
+  /** The statistics refresh under way, if any; it runs beside the claims, not in their way. */
+  #statisticsRefresh: Promise<void> | undefined;
 
   constructor(private readonly options: WebhookDispatcherOptions) {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
@@ -143,14 +144,12 @@ export class WebhookDispatcher {
     const onWire = new Set<Promise<unknown>>();
     const onError = (error: unknown) => this.options.onError?.(error);
     while (!this.#stop.signal.aborted) {
-      // Beside the claims, not in their way.
-      if (!this.#refreshingStatistics && Date.now() - statisticsCheckedAt > STATISTICS_CHECK_MS) {
+      if (!this.#statisticsRefresh && Date.now() - statisticsCheckedAt > STATISTICS_CHECK_MS) {
         statisticsCheckedAt = Date.now();
-        this.#refreshingStatistics = true;
-        void this.#refreshStatistics()
+        this.#statisticsRefresh = this.#refreshStatistics()
           .catch(onError)
           .finally(() => {
-            this.#refreshingStatistics = false;
+            this.#statisticsRefresh = undefined;
           });
       }
       let claimed: Claimed[] = [];
@@ -173,7 +172,7 @@ export class WebhookDispatcher {
       if (claimed.length === 0 || concurrency - onWire.size < batch)
         await Promise.race([pause(this.options.intervalMs ?? 200, this.#stop.signal), ...onWire]);
     }
-    await Promise.all(onWire);
+    await Promise.all([...onWire, this.#statisticsRefresh]);
   }
 
   async #claim(room: number): Promise<Claimed[]> {
