@@ -107,8 +107,15 @@ export const notificationReactor = (): Projection => ({
          ON CONFLICT (notification_id) DO NOTHING`,
         [JSON.stringify(outcomes)],
       );
+    if (webhookEvents.length === 0) return;
+    // Most batches of a sale are holds and refusals that no webhook may want: those are not sent.
+    const { rows } = await tx.query<{ type: WebhookEventType }>(
+      'SELECT DISTINCT unnest(events) AS type FROM webhooks WHERE deleted_at IS NULL',
+    );
+    const subscribed = new Set(rows.map((r) => r.type));
+    const wanted = webhookEvents.filter((e) => subscribed.has(e.kind));
     // In log order, so that the deliveries' serial keeps each order's events in order.
-    if (webhookEvents.length > 0)
+    if (wanted.length > 0)
       await tx.query(
         `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, order_id, body, created_at,
                                          next_attempt_at)
@@ -130,7 +137,7 @@ export const notificationReactor = (): Projection => ({
                         AND e.created_at::timestamptz >= w.created_at
          ORDER BY e.seq, w.webhook_id
          ON CONFLICT (webhook_id, event_id) DO NOTHING`,
-        [JSON.stringify(webhookEvents)],
+        [JSON.stringify(wanted)],
       );
   },
 });
